@@ -201,6 +201,7 @@ def _execute(jobs: list[GradingJob], options: BatchOptions, devices: list[str]) 
         yield from execute_on_dask(jobs, options.scheduler)
         return
     if options.workers <= 1:
+        warm_up(jobs[0].course_root, jobs[0].device)
         for job in jobs:
             yield _safe(execute_submission, job)
         return
@@ -211,8 +212,8 @@ def _execute_in_pool(jobs: list[GradingJob], workers: int, devices: list[str]) -
     """A process pool; worker slot i computes on devices[i % len(devices)] (pinned GPUs)."""
     context = multiprocessing.get_context("spawn")
     slot = context.Value("i", 0)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_pin_worker,
-                             initargs=(slot, devices)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(slot, devices, jobs[0].course_root)) as pool:
         pending: dict[Future, GradingJob] = {pool.submit(execute_submission, job): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -221,13 +222,27 @@ def _execute_in_pool(jobs: list[GradingJob], workers: int, devices: list[str]) -
                 yield _from_future(future, job)
 
 
-def _pin_worker(slot, devices: list[str]) -> None:
+def _start_worker(slot, devices: list[str], course_root: str) -> None:
+    """Pin this worker to its device, and warm its kernel template before the first notebook."""
     with slot.get_lock():
         index = slot.value
         slot.value += 1
     device = devices[index % len(devices)]
     if device.startswith("cuda:"):
         os.environ["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+    warm_up(course_root, device.split(":")[0])
+
+
+def warm_up(course_root: str, device: str) -> None:
+    """Start this process's warm kernel template ahead of need (it imports torch in the background)."""
+    from .config import load_config
+    from .sandbox import Sandbox, kernel_template, wants_gpu
+
+    os.environ["COURSE_DEVICE"] = device
+    try:
+        kernel_template(Sandbox(config=load_config(Path(course_root))), Path(course_root), wants_gpu())
+    except Exception:  # noqa: BLE001 - a cold start is slower, not wrong
+        log.exception("could not start a warm kernel template")
 
 
 def _from_future(future: Future, job: GradingJob) -> Execution:

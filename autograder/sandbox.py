@@ -9,6 +9,7 @@ network at all; interrupts go as messages because signals do not cross bubblewra
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -19,6 +20,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, CaselessStrEnum, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
+
+from .kernel_pool import KernelTemplate, new_root
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,12 @@ class Sandbox(LoggingConfigurable):
 
     warn_unconfined = Bool(True, help="Log a warning when kernels run without bubblewrap.").tag(config=True)
 
+    warm_kernels = Bool(
+        True,
+        help="Fork each notebook's fresh kernel from a warm template that has imported torch & co. "
+        "(autograder.kernel_pool) instead of starting Python and importing them for every notebook.",
+    ).tag(config=True)
+
     def bubblewrap(self) -> str | None:
         """The bwrap executable to use, or None when kernels run unconfined."""
         found = shutil.which("bwrap")
@@ -68,6 +77,39 @@ def _readable_roots() -> list[Path]:
 
     roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(course.__file__).resolve().parent}
     return sorted(roots)
+
+
+def limits_command(sandbox: Sandbox) -> list[str]:
+    """The prefix that starts a command under the sandbox's resource limits."""
+    return [
+        sys.executable, "-m", "autograder.kernel_launcher",
+        "--memory", str(sandbox.memory_limit), "--file-size", str(sandbox.file_size_limit), "--",
+    ]
+
+
+_templates: dict[tuple, KernelTemplate] = {}
+
+
+def kernel_template(sandbox: Sandbox, course_root: Path, use_gpu: bool) -> KernelTemplate | None:
+    """This process's warm kernel template for these settings (started on first use), or None."""
+    if not sandbox.warm_kernels:
+        return None
+    bwrap = sandbox.bubblewrap()
+    key = (str(course_root), use_gpu, bwrap, sandbox.memory_limit, sandbox.file_size_limit)
+    if key not in _templates:
+        root = new_root()
+        wrap = limits_command(sandbox)
+        if bwrap:
+            wrap = [*bubblewrap_command(bwrap, root / "scratch", root / "runtime", course_root,
+                                        sandbox.hidden_paths, use_gpu), "--", *wrap]
+        _templates[key] = KernelTemplate(wrap, root, sweep=bool(bwrap))
+        atexit.register(_templates[key].stop)
+    _templates[key].start()
+    return _templates[key]
+
+
+def wants_gpu() -> bool:
+    return os.environ.get("COURSE_DEVICE", "auto") != "cpu" and Path("/dev/nvidiactl").exists()
 
 
 def bubblewrap_command(
@@ -102,7 +144,9 @@ def bubblewrap_command(
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start under limits and, when possible, inside bubblewrap.
 
-    The grading step sets `work_dir`, `course_root`, `sandbox` and `use_gpu` before starting it.
+    The grading step sets `work_dir`, `course_root` and `template` before starting it. With a warm
+    template, the kernel is forked from it (already confined and limited); otherwise a new Python
+    process starts under the limits, inside its own bubblewrap sandbox.
     """
 
     work_dir = Unicode("", help="The kernel's working directory (the only writable course path).")
@@ -113,8 +157,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self.sandbox = Sandbox(parent=self)
         self._bwrap = self.sandbox.bubblewrap()
-        if self._bwrap:
-            self._runtime_dir = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        self.template: KernelTemplate | None = None
+        self._runtime_dir: Path | None = None
+
+    def use_template(self, template: KernelTemplate | None) -> None:
+        """Fork kernels from `template` (its runtime folder then holds the connection files)."""
+        self.template = template
+        if self._bwrap or template is not None:
+            parent = template.runtime_root if template is not None else None
+            self._runtime_dir = Path(tempfile.mkdtemp(prefix="kernel-", dir=parent))
             self.transport = "ipc"
             self.connection_file = str(self._runtime_dir / "kernel.json")
             self.ip = str(self._runtime_dir / "ipc")
@@ -125,25 +176,25 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
-        limits = [
-            sys.executable, "-m", "autograder.kernel_launcher",
-            "--memory", str(self.sandbox.memory_limit), "--file-size", str(self.sandbox.file_size_limit), "--",
-        ]
+        if self.template is not None and "ipykernel_launcher" in command:
+            return self.template.kernel_command(command[command.index("ipykernel_launcher") + 1:])
         if not self._bwrap:
-            return limits + command
+            return limits_command(self.sandbox) + command
+        if self._runtime_dir is None:
+            self.use_template(None)
         work_dir = Path(self.work_dir or os.getcwd()).resolve()
         prefix = bubblewrap_command(
             self._bwrap, work_dir, self._runtime_dir, Path(self.course_root or work_dir).resolve(),
             self.sandbox.hidden_paths, self.use_gpu,
         )
-        return prefix + ["--"] + limits + command
+        return prefix + ["--"] + limits_command(self.sandbox) + command
 
     async def interrupt_kernel(self) -> None:
-        if self._bwrap and self.kernel_spec is not None:
+        if (self._bwrap or self.template is not None) and self.kernel_spec is not None:
             self.kernel_spec.interrupt_mode = "message"
         await self._async_interrupt_kernel()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
-        if self._bwrap and not restart:
+        if self._runtime_dir is not None and not restart:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from traitlets import Int, Unicode, default
 
 from .. import events
 from ..cells import add_error_output, grade_id
-from ..sandbox import SandboxedKernelManager
+from ..sandbox import Sandbox, SandboxedKernelManager, kernel_template, wants_gpu
 
 TIMEOUT_ENAME = "CellTimeoutError"
 
@@ -55,7 +54,9 @@ class GuardedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources, km=None):
         deadline = monotonic() + self.notebook_timeout
         skipped: dict[int, tuple[str, str]] = {}
-        with _scratch_directory(resources.get("metadata", {}).get("path")) as self._scratch:
+        self._template = kernel_template(Sandbox(parent=self), Path(self.course_root), wants_gpu())
+        scratch_parent = self._template.scratch_root if self._template is not None else None
+        with _scratch_directory(resources.get("metadata", {}).get("path"), scratch_parent) as self._scratch:
             for _attempt in range(self.max_kernel_restarts + 1):
                 _clear_outputs(nb)
                 try:
@@ -144,7 +145,8 @@ class GuardedExecute(Execute):
         if isinstance(km, SandboxedKernelManager):
             km.work_dir = self._scratch
             km.course_root = self.course_root
-            km.use_gpu = os.environ.get("COURSE_DEVICE", "auto") != "cpu" and Path("/dev/nvidiactl").exists()
+            km.use_gpu = wants_gpu()
+            km.use_template(self._template)
         return km
 
     def output(self, outs, msg, display_id, cell_index):
@@ -162,9 +164,9 @@ class GuardedExecute(Execute):
 
 
 @contextlib.contextmanager
-def _scratch_directory(notebook_dir: str | None):
+def _scratch_directory(notebook_dir: str | None, parent: Path | None):
     """A private, empty working directory for one notebook's kernel (with the notebook's data files)."""
-    scratch = Path(tempfile.mkdtemp(prefix="autograder-scratch-")).resolve()
+    scratch = Path(tempfile.mkdtemp(prefix="autograder-scratch-", dir=parent)).resolve()
     try:
         if notebook_dir:
             for path in Path(notebook_dir).iterdir():
