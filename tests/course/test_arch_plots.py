@@ -17,6 +17,7 @@ from course.arch_plots import (  # noqa: E402
     plot_gradient_norms,
     plot_loss_curves,
     plot_search,
+    show_figures,
 )
 from course.nets import weight_depth  # noqa: E402
 
@@ -64,4 +65,16 @@ def test_every_plot_draws():
     history = {"reward": [0.5] * steps, "baseline": [0.4] * steps, "probs": probs}
     figures.append(plot_search(history, torch.zeros(3, 2, dtype=torch.long), [[1, 3, 5, 7], [8, 16, 32]]))
     assert all(isinstance(f, plt.Figure) for f in figures)
+    plt.close("all")
+
+
+def test_figures_are_closed_undrawn_while_grading(monkeypatch):
+    plt.figure()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    show_figures()
+    assert not plt.get_fignums()
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    plt.figure()
+    show_figures()  # the Agg backend shows nothing, and keeps the figure
+    assert plt.get_fignums()
     plt.close("all")
