@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-env.sh
+scripts/system-packages.sh
 ruff check .
 python -m pytest "$@"

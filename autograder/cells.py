@@ -23,3 +23,10 @@ def cell_with_id(notebook: NotebookNode, wanted: str) -> tuple[int, NotebookNode
         if grade_id(cell) == wanted:
             return index, cell
     raise KeyError(wanted)
+
+
+def add_error_output(cell: NotebookNode, ename: str, evalue: str) -> None:
+    """Append an error output: nbgrader then scores a graded cell 0, and feedback shows the reason."""
+    cell.setdefault("outputs", []).append(
+        NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    )

@@ -34,6 +34,74 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from .batch import BatchOptions, Course, grade_assignment
+    from .report import load_results
+
+    course = Course(find_course_root(args.course), args.assignment)
+    options = BatchOptions(
+        students=args.student or [], workers=args.workers, device=args.device, cell_timeout=args.timeout,
+        scheduler=args.scheduler, force=args.force, keep_work=args.keep_work, progress=not args.quiet,
+    )
+    grade_assignment(course, options)
+    return _print_grades(course, load_results(course))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .batch import Course
+    from .report import build_reports, load_results
+
+    course = Course(find_course_root(args.course), args.assignment)
+    build_reports(course)
+    return _print_grades(course, load_results(course))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import csv
+
+    from .batch import BatchOptions, Course, grade_assignment
+    from .demo import build_demo, demo_mismatch
+    from .report import load_results
+
+    root = find_course_root(args.course)
+    target = (args.into if args.into.is_absolute() else root / args.into).resolve()
+    expected = build_demo(root, args.assignment, target)
+    print(f"demo class of {len(expected)} students in {target}")
+    course = Course(target, args.assignment)
+    grade_assignment(course, BatchOptions(workers=args.workers, device=args.device, progress=not args.quiet))
+    _print_grades(course, load_results(course))
+    with (course.reports / "grades.csv").open() as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    mismatches = [f"{name}: {problem}" for name, outcome in expected.items()
+                  if (problem := demo_mismatch(outcome, rows.get(name), load_results(course).get(name)))]
+    for line in mismatches:
+        print(f"MISMATCH {line}")
+    print("demo class graded as expected" if not mismatches else f"{len(mismatches)} demo student(s) off")
+    return 1 if mismatches else 0
+
+
+def _print_grades(course, results) -> int:
+    """The grade table a grader reads first: scores, lateness, status and the main reason."""
+    import csv
+
+    path = course.reports / "grades.csv"
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    shown = ["student_id", "raw_score", "max_score", "hours_late", "late_penalty_pct", "final_score", "status"]
+    widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in shown}
+    print("  ".join(c.ljust(widths[c]) for c in shown) + "  notes")
+    for row in rows:
+        result = results.get(row["student_id"])
+        notes = [*(result.reasons[:1] if result else [])]
+        if row["loop_violations"]:
+            notes.append(f"loops: {row['loop_violations']}")
+        if row["flags"]:
+            notes.append(f"flags: {row['flags']}")
+        print("  ".join(row[c].ljust(widths[c]) for c in shown) + "  " + " | ".join(notes)[:160])
+    print(f"\n{path} ({len(rows)} students); reasons in details.csv, feedback in feedback/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     parser.add_argument("--course", type=Path, default=None, help="course directory (default: found from cwd)")
@@ -47,18 +115,37 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check source/ and release/ without writing anything")
     check.add_argument("assignment")
     check.set_defaults(run=_check)
+
+    grade = commands.add_parser("grade", help="grade every submission of ASSIGNMENT and write the reports")
+    grade.add_argument("assignment")
+    grade.add_argument("--student", action="extend", nargs="+", metavar="ID", help="grade only these students")
+    grade.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
+                       help="parallel grading processes (default: CPUs - 1)")
+    grade.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where notebooks compute: auto uses CUDA when present (one worker slot per GPU)")
+    grade.add_argument("--timeout", type=int, default=None, metavar="SECONDS", help="time limit per cell")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a Dask cluster: tcp://host:port, or 'local' for a local cluster")
+    grade.add_argument("--force", action="store_true", help="grade again what is already graded")
+    grade.add_argument("--keep-work", action="store_true", help="keep each submission's work folder")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.set_defaults(run=_grade)
+
+    demo = commands.add_parser("demo", help="build a demo class from the release, grade it, check every row")
+    demo.add_argument("assignment")
+    demo.add_argument("--into", type=Path, default=Path("demo"), help="the demo course directory (default: demo/)")
+    demo.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    demo.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo)
+
+    report = commands.add_parser("report", help="rebuild grades.csv, feedback and summary from the gradebook")
+    report.add_argument("assignment")
+    report.set_defaults(run=_report)
     return parser
 
 
-def _put_environment_on_path() -> None:
-    """nbgrader runs `alembic` and kernels by name: make this interpreter's bin/ visible to it."""
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
 def main(argv: list[str] | None = None) -> int:
-    _put_environment_on_path()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

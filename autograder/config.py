@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,9 +27,17 @@ def find_course_root(start: Path | None = None) -> Path:
 
 def load_config(root: Path) -> Config:
     """Read `root/nbgrader_config.py` and point the course directory at `root`."""
+    put_environment_on_path()
     config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     return config
+
+
+def put_environment_on_path() -> None:
+    """nbgrader runs `alembic` and kernels by name: make this interpreter's bin/ visible to it."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
 def course_directory(config: Config) -> CourseDirectory:
@@ -45,6 +55,12 @@ class CoursePolicy(LoggingConfigurable):
         {},
         help="Due date of each assignment, e.g. {'assignment2': '2025-04-26 23:59:00'}; "
         "ISO-8601, naive (course time zone) or with an offset.",
+    ).tag(config=True)
+
+    extensions_file = Unicode(
+        "extensions.csv",
+        help="CSV of per-student extensions (student_id, and due or extra_hours), relative to the "
+        "course root; a missing file means no extensions.",
     ).tag(config=True)
 
     @validate("timezone")
@@ -65,6 +81,11 @@ class CoursePolicy(LoggingConfigurable):
             raise KeyError(f"no due date for {assignment!r} in CoursePolicy.due_dates ({CONFIG_FILE})")
         due = dt.datetime.fromisoformat(str(self.due_dates[assignment]))
         return due if due.tzinfo else due.replace(tzinfo=self.zone)
+
+
+def extensions_path(policy: CoursePolicy) -> Path:
+    path = Path(policy.extensions_file)
+    return path if path.is_absolute() else Path(policy.config.CourseDirectory.get("root", ".")) / path
 
 
 def utc_naive(moment: dt.datetime) -> dt.datetime:

@@ -47,7 +47,12 @@ def read_declaration(notebook: nbformat.NotebookNode, label: str = "notebook") -
         return []
     if len(cells) > 1:
         raise DeclarationError(f"{label}: {len(cells)} cells have grade_id {DECLARATION_CELL!r}; keep one")
-    value = _assigned_literal(cells[0].source, label)
+    return parse_declaration(cells[0].source, label)
+
+
+def parse_declaration(source: str, label: str = "notebook") -> list[LoopFreeFunction]:
+    """The loop-free functions declared by the text of a declaration cell."""
+    value = _assigned_literal(source, label)
     declared = []
     for name, entry in value.items():
         well_formed = isinstance(entry, dict) and isinstance(entry.get("guards"), list)

@@ -1,0 +1,265 @@
+"""Grade a whole class: plan, execute submissions in parallel, save each student's grades, report.
+
+Execution (the slow part: kernels running student notebooks) goes to worker processes on this
+machine, or to a Dask cluster; each finished execution is saved into the class gradebook by this
+process alone, one student at a time, so the gradebook is never written concurrently.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from tqdm import tqdm
+
+from .config import CoursePolicy, course_directory, load_config
+from .grading import (
+    Execution,
+    GradingJob,
+    assignment_notebooks,
+    execute_submission,
+    fingerprint,
+    save_submission,
+    snapshot_gradebook,
+    submission_dir,
+)
+from .late import TieredLatePenalty, assess_lateness
+from .results import StudentResult, classify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOptions:
+    students: list[str] = field(default_factory=list)  # empty: everyone in submitted/ and the gradebook
+    workers: int = 1
+    device: str = "auto"  # auto | cpu | cuda
+    cell_timeout: int | None = None
+    scheduler: str | None = None  # a Dask scheduler address, or "local" for a LocalCluster
+    force: bool = False
+    keep_work: bool = False
+    progress: bool = True
+
+
+@dataclass
+class Course:
+    """Paths and policy of one assignment in one course directory."""
+
+    root: Path
+    assignment: str
+
+    def __post_init__(self):
+        self.config = load_config(self.root)
+        self.coursedir = course_directory(self.config)
+        self.policy = CoursePolicy(config=self.config)
+        self.plugin = TieredLatePenalty(config=self.config)
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports" / self.assignment
+
+    @property
+    def results(self) -> Path:
+        return self.reports / "results"
+
+    @property
+    def work(self) -> Path:
+        return self.reports / "work"
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir.db_url
+
+    def submission(self, student: str) -> Path:
+        return submission_dir(self.root, self.assignment, student)
+
+    def roster(self, only: Iterable[str] = ()) -> list[str]:
+        """Students with a submission folder or in the gradebook, or just `only`."""
+        wanted = set(only)
+        found = {p.parent.name for p in (self.root / "submitted").glob(f"*/{self.assignment}") if p.is_dir()}
+        with Gradebook(self.db_url) as gradebook:
+            found |= {s.id for s in gradebook.students}
+        return sorted(wanted or found)
+
+
+def resolve_devices(device: str) -> list[str]:
+    """The device each worker slot uses: ['cpu'], or one 'cuda' entry per visible GPU."""
+    if device == "cpu":
+        return ["cpu"]
+    gpus = _visible_gpus()
+    if device == "cuda" and not gpus:
+        raise RuntimeError("--device cuda, but no CUDA device is visible")
+    return [f"cuda:{index}" for index in gpus] or ["cpu"]
+
+
+def _visible_gpus() -> list[str]:
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [d for d in listed.split(",") if d.strip()]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # noqa: BLE001 - no torch or no driver: no GPUs
+        return []
+
+
+def grade_assignment(course: Course, options: BatchOptions) -> list[StudentResult]:
+    """Grade every student of the roster (resuming past work), then rebuild the reports."""
+    from .report import build_reports
+
+    with Gradebook(course.db_url) as gradebook:
+        try:
+            gradebook.find_assignment(course.assignment)
+        except MissingEntry:
+            raise RuntimeError(f"{course.assignment} is not in the gradebook: run `autograder release "
+                               f"{course.assignment}` first") from None
+    notebooks = assignment_notebooks(course.db_url, course.assignment)
+    students = course.roster(options.students)
+    todo, results = _plan(course, students, options.force)
+    devices = resolve_devices(options.device)
+    snapshot = course.work / "gradebook-snapshot.db"
+    snapshot_gradebook(Path(course.db_url.removeprefix("sqlite:///")), snapshot)
+    jobs = [
+        GradingJob(str(course.root), course.assignment, student, notebooks, str(snapshot),
+                   str(course.work / student), device=devices[0].split(":")[0], cell_timeout=options.cell_timeout)
+        for student in todo if course.submission(student).is_dir()
+    ]
+    for student in todo:
+        if not course.submission(student).is_dir():
+            result = classify(student, course.assignment, None, None, "", course.policy.zone)
+            result.save(course.results)
+            results[student] = result
+    bar = tqdm(total=len(jobs), desc=f"grading {course.assignment}", unit="student", disable=not options.progress)
+    for execution in _execute(jobs, options, devices):
+        results[execution.student] = _save(course, execution, options.keep_work)
+        bar.set_postfix_str(f"{execution.student}: {results[execution.student].status}")
+        bar.update()
+    bar.close()
+    if not options.keep_work:
+        shutil.rmtree(course.work, ignore_errors=True)
+    build_reports(course)
+    return [results[s] for s in sorted(results)]
+
+
+def _plan(course: Course, students: list[str], force: bool) -> tuple[list[str], dict[str, StudentResult]]:
+    """Students still to grade, and the results kept from earlier runs (same submission, not forced)."""
+    todo, kept = [], {}
+    for student in students:
+        path = course.results / f"{student}.json"
+        if not force and path.exists():
+            try:
+                previous = StudentResult.load(path)
+            except (ValueError, TypeError):
+                previous = None
+            if previous and previous.fingerprint == fingerprint(course.submission(student)):
+                kept[student] = previous
+                continue
+        todo.append(student)
+    return todo, kept
+
+
+def _save(course: Course, execution: Execution, keep_work: bool) -> StudentResult:
+    """Phase 2 for one student: grades into the gradebook, then the result file (in that order)."""
+    folder = course.submission(execution.student)
+    try:
+        save_submission(course.root, course.assignment, execution)
+    except Exception as error:  # noqa: BLE001 - reported as this student's error
+        log.exception("saving grades of %s failed", execution.student)
+        execution.crash = execution.crash or f"saving grades failed: {error}"
+    lateness = assess_lateness(folder, course.assignment, execution.student, course.policy, course.plugin)
+    result = classify(execution.student, course.assignment, execution, lateness, fingerprint(folder),
+                      course.policy.zone)
+    _keep_log(course, execution)
+    result.save(course.results)
+    if not keep_work:
+        shutil.rmtree(execution.work_dir, ignore_errors=True)
+    return result
+
+
+def _keep_log(course: Course, execution: Execution) -> None:
+    log_file = Path(execution.work_dir) / "grading.log"
+    if log_file.exists():
+        (course.reports / "logs").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_file, course.reports / "logs" / f"{execution.student}.log")
+
+
+def _execute(jobs: list[GradingJob], options: BatchOptions, devices: list[str]) -> Iterator[Execution]:
+    """Run phase 1 of every job, yielding executions as they finish."""
+    if not jobs:
+        return
+    if options.scheduler:
+        from .cluster import execute_on_dask
+
+        yield from execute_on_dask(jobs, options.scheduler)
+        return
+    if options.workers <= 1:
+        warm_up(jobs[0].course_root, jobs[0].device)
+        for job in jobs:
+            yield _safe(execute_submission, job)
+        return
+    yield from _execute_in_pool(jobs, options.workers, devices)
+
+
+def _execute_in_pool(jobs: list[GradingJob], workers: int, devices: list[str]) -> Iterator[Execution]:
+    """A process pool; worker slot i computes on devices[i % len(devices)] (pinned GPUs)."""
+    context = multiprocessing.get_context("spawn")
+    slot = context.Value("i", 0)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(slot, devices, jobs[0].course_root)) as pool:
+        pending: dict[Future, GradingJob] = {pool.submit(execute_submission, job): job for job in jobs}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = pending.pop(future)
+                yield _from_future(future, job)
+
+
+def _start_worker(slot, devices: list[str], course_root: str) -> None:
+    """Pin this worker to its device, and warm its kernel template before the first notebook."""
+    with slot.get_lock():
+        index = slot.value
+        slot.value += 1
+    device = devices[index % len(devices)]
+    if device.startswith("cuda:"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
+    warm_up(course_root, device.split(":")[0])
+
+
+def warm_up(course_root: str, device: str) -> None:
+    """Start this process's warm kernel template ahead of need (it imports torch in the background)."""
+    from .config import load_config
+    from .sandbox import Sandbox, kernel_template, wants_gpu
+
+    os.environ["COURSE_DEVICE"] = device
+    try:
+        kernel_template(Sandbox(config=load_config(Path(course_root))), Path(course_root), wants_gpu())
+    except Exception:  # noqa: BLE001 - a cold start is slower, not wrong
+        log.exception("could not start a warm kernel template")
+
+
+def _from_future(future: Future, job: GradingJob) -> Execution:
+    try:
+        return Execution.from_json(future.result())
+    except Exception as error:  # noqa: BLE001 - a dead worker is this student's error
+        return _crashed(job, f"the grading worker failed: {type(error).__name__}: {error}")
+
+
+def _safe(run: Callable[[GradingJob], dict], job: GradingJob) -> Execution:
+    try:
+        return Execution.from_json(run(job))
+    except Exception as error:  # noqa: BLE001
+        return _crashed(job, f"{type(error).__name__}: {error}")
+
+
+def _crashed(job: GradingJob, message: str) -> Execution:
+    from .grading import Staging
+
+    return Execution(job.student, Staging(), crash=message, work_dir=job.work_dir)

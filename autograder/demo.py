@@ -1,0 +1,233 @@
+"""A demo class for an assignment: real submissions made from the release, one per kind of outcome.
+
+`autograder demo ASSIGNMENT --into DIR` copies the course's configuration, source and release into
+DIR, hands in a submission for each demo student and records the outcome each must get, so that
+grading the demo class shows (and tests) the whole pipeline: full marks, a partial answer, every
+late tier, a loop in a NO LOOPS function, a hanging and a crashing notebook, a broken file,
+tampering with the tests, and a student who handed in nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from .cells import cell_with_id, grade_id, is_graded
+from .config import CONFIG_FILE, CoursePolicy, load_config
+from .declarations import read_declaration
+from .release import generate_release
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION", re.S)
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.M)
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+@dataclass
+class Submission:
+    """One student's hand-in: notebooks (or raw bytes), extra files, and the timestamp text."""
+
+    notebooks: dict[str, nbformat.NotebookNode | bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    timestamp: str | None = None
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in self.notebooks.items():
+            if isinstance(content, bytes):
+                (folder / name).write_bytes(content)
+            else:
+                nbformat.write(content, folder / name)
+        for name, data in self.files.items():
+            (folder / name).write_bytes(data)
+        if self.timestamp is not None:
+            (folder / "timestamp.txt").write_text(self.timestamp + "\n")
+
+
+class Student:
+    """Makes submissions from the release notebooks, solving stubs with the instructor's solutions."""
+
+    def __init__(self, release_dir: Path, source_dir: Path, timestamp: str | None = None):
+        self.release = {p.name: nbformat.read(p, 4) for p in sorted(release_dir.glob("*.ipynb"))}
+        self.source = {p.name: nbformat.read(p, 4) for p in sorted(source_dir.glob("*.ipynb"))}
+        self.answers = {
+            grade_id(cell): match.group(1)
+            for notebook in self.source.values()
+            for cell in notebook.cells
+            if (match := SOLUTION.search(cell.source))
+        }
+        self.timestamp = timestamp
+
+    def solved(self) -> Submission:
+        """Every stub replaced by the instructor's solution (a full-marks submission)."""
+        submission = Submission({n: copy.deepcopy(nb) for n, nb in self.release.items()}, timestamp=self.timestamp)
+        for notebook in submission.notebooks.values():
+            for cell in notebook.cells:
+                answer = self.answers.get(grade_id(cell))
+                if answer is None:
+                    continue
+                if cell.cell_type == "markdown":
+                    cell.source = answer
+                    continue
+                indent = re.search(r"^([ \t]*)# YOUR CODE HERE", cell.source, re.M)
+                stub = STUB.replace("\n", "\n" + indent.group(1)) if indent else STUB
+                cell.source = cell.source.replace((indent.group(1) if indent else "") + stub, answer.rstrip("\n"))
+        return submission
+
+
+def replace_cell(submission: Submission, notebook: str, grade: str, code: str) -> None:
+    _, cell = cell_with_id(submission.notebooks[notebook], grade)
+    cell.source = code
+
+
+def add_cell_after(submission: Submission, notebook: str, grade: str, code: str) -> None:
+    nb = submission.notebooks[notebook]
+    index, _ = cell_with_id(nb, grade)
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
+
+
+def inject_loop(source: str, function: str) -> str:
+    """Put a `for` loop at the top of a function's solution region, at the region's indentation."""
+    pattern = re.compile(rf"(def {re.escape(function.split('.')[-1])}\(.*?\n)([ \t]*)### BEGIN SOLUTION\n", re.S)
+    mutated, count = pattern.subn(
+        lambda m: f"{m.group(1)}{m.group(2)}### BEGIN SOLUTION\n{m.group(2)}for _ in range(1):\n{m.group(2)}    pass\n",
+        source, count=1,
+    )
+    if count != 1:
+        raise ValueError(f"no solution region found for {function}")
+    return mutated
+
+
+@dataclass
+class DemoOutcome:
+    """What grading must give a demo student."""
+
+    status: str
+    raw: float  # automatic points earned (written answers are graded by hand later)
+    penalty: float | str = 0.0  # late penalty percent, "" when none can be computed
+    loops: str = ""  # the loop_violations column
+    flag: str = ""  # a substring the flags column must contain
+    reason: str = ""  # a substring one of the reasons must contain
+
+
+def build_demo(course_root: Path, assignment: str, target: Path, cell_timeout: int = 60) -> dict[str, DemoOutcome]:
+    """Create the demo course in `target` and return each demo student's expected outcome."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    config = (course_root / CONFIG_FILE).read_text()
+    config += f"\n# Demo class: hanging notebooks are stopped sooner.\nc.Execute.timeout = {cell_timeout}\n"
+    (target / CONFIG_FILE).write_text(config)
+    shutil.copytree(course_root / "source" / assignment, target / "source" / assignment)
+    generate_release(target, assignment)
+    due = CoursePolicy(config=load_config(target)).due_date(assignment)
+
+    def stamp(hours: float) -> str:
+        return (due + dt.timedelta(hours=hours)).isoformat(sep=" ")
+
+    source_dir, release_dir = target / "source" / assignment, target / "release" / assignment
+    student = Student(release_dir, source_dir, timestamp=stamp(-1))
+    first = sorted(student.release)[0]
+    full = sum(_points(nb) for nb in student.source.values())
+    students: dict[str, tuple[Submission, DemoOutcome]] = {}
+    students["full_marks"] = (student.solved(), DemoOutcome("graded", full))
+
+    for hours, percent in ((20, 15.0), (30, 30.0), (50, 100.0)):
+        late = student.solved()
+        late.timestamp = stamp(hours)
+        students[f"late_{hours}h"] = (late, DemoOutcome("graded", full, penalty=percent))
+
+    partial = student.solved()
+    last = _last_solution_id(student.source[first])
+    replace_cell(partial, first, last, cell_with_id(student.release[first], last)[1].source)  # the stub again
+    students["partial"] = (partial, DemoOutcome("graded", full - _tests_after(student.source[first], last)))
+
+    declared = read_declaration(student.source[first])
+    if declared:
+        function = declared[0]
+        looped = student.solved()
+        defines = re.compile(rf"^(def|class) {function.name.split('.')[0]}\b", re.M)
+        source_cell = next(c for c in student.source[first].cells if c.cell_type == "code" and defines.search(c.source))
+        replace_cell(looped, first, grade_id(source_cell),
+                     SOLUTION_MARKERS.sub("", inject_loop(source_cell.source, function.name)))
+        students["looped"] = (looped, DemoOutcome(
+            "graded", full - _points(student.source[first], function.guards),
+            loops=f"{first.removesuffix('.ipynb')}.{function.name}"))
+
+    hanging = student.solved()
+    add_cell_after(hanging, first, last, "while True:\n    pass\n")
+    students["hanging"] = (hanging, DemoOutcome("timeout", full, reason="was interrupted"))
+
+    crashing = student.solved()
+    add_cell_after(crashing, first, last, "import os\nos._exit(1)\n")
+    students["crashing"] = (crashing, DemoOutcome("error", full, reason="kernel died"))
+
+    malformed = student.solved()
+    malformed.notebooks[first] = b'{"cells": [{"cell_type": "code", "source": '
+    students["malformed"] = (malformed, DemoOutcome("error", full - _points(student.source[first]),
+                                                    reason="is not a valid notebook"))
+
+    tampering = student.solved()
+    add_cell_after(tampering, first, last, "assert_close = lambda *args, **kwargs: None\n")
+    students["tampering"] = (tampering, DemoOutcome("graded", full, flag="rebinds `assert_close`"))
+
+    for name, (submission, _) in students.items():
+        submission.write(target / "submitted" / name / assignment)
+    with Gradebook(f"sqlite:///{target / 'gradebook.db'}") as gradebook:
+        gradebook.add_student("no_submission")
+    outcomes = {name: outcome for name, (_, outcome) in students.items()}
+    outcomes["no_submission"] = DemoOutcome("missing", 0.0)
+    (target / "demo_expected.json").write_text(json.dumps({k: asdict(v) for k, v in outcomes.items()}, indent=1))
+    return outcomes
+
+
+def _points(notebook: nbformat.NotebookNode, only: tuple[str, ...] | None = None) -> float:
+    """Automatic points of a notebook's test cells (or of the listed ones)."""
+    return float(sum(c.metadata["nbgrader"]["points"] for c in notebook.cells
+                     if is_graded(c) and c.cell_type == "code" and (only is None or grade_id(c) in only)))
+
+
+def _last_solution_id(notebook: nbformat.NotebookNode) -> str:
+    """The last exercise of a notebook: no later exercise depends on it."""
+    return [grade_id(c) for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")
+            and c.cell_type == "code"][-1]
+
+
+def _tests_after(notebook: nbformat.NotebookNode, solution: str) -> float:
+    """Automatic points of the test cells between a solution cell and the next solution cell."""
+    start, _ = cell_with_id(notebook, solution)
+    points = 0.0
+    for cell in notebook.cells[start + 1:]:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            break
+        if meta.get("grade") and cell.cell_type == "code":
+            points += meta["points"]
+    return points
+
+
+def demo_mismatch(outcome: DemoOutcome, row: dict | None, result) -> str:
+    """'' when a demo student's row is what the demo expects, else what differs."""
+    if row is None:
+        return "no row in grades.csv"
+    problems = []
+    if row["status"] != outcome.status:
+        problems.append(f"status {row['status']} != {outcome.status}")
+    if abs(float(row["raw_score"]) - outcome.raw) > 1e-6:
+        problems.append(f"raw {row['raw_score']} != {outcome.raw}")
+    if str(row["late_penalty_pct"]) != ("" if outcome.penalty == "" else str(float(outcome.penalty))):
+        problems.append(f"penalty {row['late_penalty_pct']} != {outcome.penalty}")
+    if row["loop_violations"] != outcome.loops:
+        problems.append(f"loops {row['loop_violations']!r} != {outcome.loops!r}")
+    if outcome.flag and outcome.flag not in row["flags"]:
+        problems.append(f"flags {row['flags']!r} lack {outcome.flag!r}")
+    if outcome.reason and not any(outcome.reason in r for r in (result.reasons if result else [])):
+        problems.append(f"no reason mentions {outcome.reason!r}")
+    return "; ".join(problems)

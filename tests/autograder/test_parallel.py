@@ -1,0 +1,33 @@
+"""The same class graded sequentially, by worker processes and on a local Dask cluster: equal grades."""
+
+import pytest
+
+from autograder.batch import BatchOptions, grade_assignment, resolve_devices
+from tests.autograder.classroom import ASSIGNMENT, build_class
+from tests.autograder.conftest import hand_in, read_grades, released_course
+
+STUDENTS = ["on_time", "late_30h", "partial", "loop_in_row_means", "os_exit", "invalid_json"]
+
+
+def graded(root, **options):
+    course = released_course(root)
+    everyone = build_class(course.root / "release" / ASSIGNMENT, course.root / "source" / ASSIGNMENT)
+    hand_in(course, {name: everyone[name] for name in STUDENTS})
+    grade_assignment(course, BatchOptions(device="cpu", progress=False, **options))
+    return read_grades(course)
+
+
+@pytest.mark.slow
+def test_sequential_parallel_and_dask_grades_are_equal(tmp_path):
+    sequential = graded(tmp_path / "sequential", workers=1)
+    parallel = graded(tmp_path / "parallel", workers=2)
+    on_dask = graded(tmp_path / "dask", scheduler="local")
+    assert set(sequential) == set(STUDENTS)
+    assert parallel == sequential
+    assert on_dask == sequential
+
+
+def test_devices():
+    assert resolve_devices("cpu") == ["cpu"]
+    devices = resolve_devices("auto")
+    assert devices == ["cpu"] or all(d.startswith("cuda:") for d in devices)
