@@ -234,17 +234,21 @@ def plot_predictions(images: torch.Tensor, masks: torch.Tensor, predictions: Map
     return fig
 
 
-def plot_reconstructions(images: torch.Tensor, reconstructions: torch.Tensor, n: int = 8):
-    """Images (top) and an autoencoder's reconstructions of them (bottom)."""
+def plot_reconstructions(images: torch.Tensor, reconstructions: torch.Tensor | Mapping[str, torch.Tensor], n: int = 8):
+    """Images (top row) and one row of reconstructions per entry of `reconstructions` (a tensor or {label: tensor})."""
+    if isinstance(reconstructions, torch.Tensor):
+        reconstructions = {"output": reconstructions}
     n = min(n, len(images))
-    fig, axes = plt.subplots(2, n, figsize=(1.5 * n, 3.2), squeeze=False)
+    rows = 1 + len(reconstructions)
+    fig, axes = plt.subplots(rows, n, figsize=(1.5 * n, 1.6 * rows), squeeze=False)
     for i in range(n):
         axes[0, i].imshow(_rgb(images[i]), interpolation="nearest")
-        axes[1, i].imshow(_rgb(reconstructions[i]), interpolation="nearest")
-        _clean(axes[0, i])
-        _clean(axes[1, i])
-    axes[0, 0].set_ylabel("input")
-    axes[1, 0].set_ylabel("output")
+        for r, output in enumerate(reconstructions.values(), start=1):
+            axes[r, i].imshow(_rgb(output[i]), interpolation="nearest")
+        for r in range(rows):
+            _clean(axes[r, i])
+    for r, label in enumerate(["input", *reconstructions]):
+        axes[r, 0].set_ylabel(label)
     fig.tight_layout()
     return fig
 

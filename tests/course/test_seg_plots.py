@@ -17,6 +17,7 @@ from course.seg_plots import (  # noqa: E402
     plot_curves,
     plot_grids,
     plot_predictions,
+    plot_reconstructions,
     plot_shapes,
     plot_transposed_copies,
     seconds_per_call,
@@ -89,6 +90,8 @@ def test_figures_draw():
         plot_predictions(data.images, data.masks, {"UNet": data.masks}, num_classes=4, n=2),
         plot_transposed_copies(a, kernel, copies, copies.sum(0), stride=2, padding=0),
         plot_boundary_accuracy({"UNet": data.masks}, data.masks),
+        plot_reconstructions(data.images, data.images, n=2),
+        plot_reconstructions(data.images, {"a": data.images, "b": data.images.flip(-1)}, n=3),
     ]
     assert all(isinstance(f, plt.Figure) for f in figures)
     assert plot_curves({}) is None and plot_predictions(data.images, data.masks, {}, 4) is None
