@@ -291,6 +291,10 @@ def _same(a, b) -> bool:
     return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-4, equal_nan=True)
 
 
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads (the notebook uses 1)")
@@ -315,9 +319,9 @@ def main() -> int:
         loop = seconds_per_call(case.loop, *case.args, repeat=max(1, args.repeat // 2), min_time=0.0)
         op = seconds_per_call(case.reference, *case.args, repeat=args.repeat) if case.reference else None
         op_text = f"{case.reference_name} {1e6 * op:,.0f}" if op else case.reference_name
-        ratio = f"{ours / op:.2g}x" if op else "—"
+        ratio = _times(ours / op) if op else "—"
         print(f"| `{case.function}` | {case.inputs} | {1e6 * ours:,.0f} | {op_text} | {1e6 * loop:,.0f} | "
-              f"{loop / ours:,.0f}x | {ratio} |", flush=True)
+              f"{_times(loop / ours)} | {ratio} |", flush=True)
     return 0
 
 
