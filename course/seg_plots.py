@@ -23,6 +23,7 @@ __all__ = [
     "CLASS_COLOURS",
     "accuracy_by_boundary_distance",
     "boundary_distance",
+    "format_boundary_accuracy",
     "format_symbolic",
     "plot_boundary_accuracy",
     "plot_curves",
@@ -189,7 +190,7 @@ def plot_curves(results: Mapping[str, object], metrics: Sequence[str] = ("mIoU",
     trained yet are simply absent. Returns None when there is nothing to plot.
     """
     if not results:
-        print("Nothing to plot yet: train a model first.")
+        log.warning("nothing to plot yet: train a model first")
         return None
     fig, axes = plt.subplots(1, 1 + len(metrics), figsize=(4.2 * (1 + len(metrics)), 3.3), squeeze=False)
     for name, result in results.items():
@@ -214,7 +215,7 @@ def plot_predictions(images: torch.Tensor, masks: torch.Tensor, predictions: Map
                      num_classes: int, n: int = 6):
     """Images, true masks, and each model's prediction with its wrong pixels outlined in white."""
     if not predictions:
-        print("Nothing to show yet: train a model first.")
+        log.warning("nothing to show yet: train a model first")
         return None
     n = min(n, len(images))
     rows = 2 + len(predictions)
@@ -286,23 +287,36 @@ def accuracy_by_boundary_distance(pred: torch.Tensor, target: torch.Tensor, max_
     return torch.arange(max_distance + 1).double(), hits / counts, counts / counts.sum()
 
 
+def format_boundary_accuracy(
+    predictions: Mapping[str, torch.Tensor], target: torch.Tensor, max_distance: int = 6
+) -> str:
+    """A text table of accuracy_by_boundary_distance for each model, with the share of pixels per distance."""
+    header = ["distance to boundary (px)", *map(str, range(max_distance)), f">={max_distance}"]
+    rows, share = [], None
+    for name, pred in predictions.items():
+        _, accuracy, share = accuracy_by_boundary_distance(pred.cpu(), target.cpu(), max_distance)
+        rows.append([f"{name} accuracy", *(f"{a:.3f}" for a in accuracy.tolist())])
+    if share is not None:
+        rows.append(["share of the pixels", *(f"{v:.3f}" for v in share.tolist())])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join([row[0].ljust(widths[0]), *(v.rjust(w) for v, w in zip(row[1:], widths[1:], strict=True))])
+        for row in [header, *rows]
+    )
+
+
 def plot_boundary_accuracy(predictions: Mapping[str, torch.Tensor], target: torch.Tensor, max_distance: int = 6):
     """Pixel accuracy against the distance to the nearest true boundary, one line per model.
 
-    Prints the numbers too, so that they can be quoted. Returns None when there is nothing to show.
+    The numbers are `format_boundary_accuracy`'s. Returns None when there is nothing to show.
     """
     if not predictions:
-        print("Nothing to show yet: train a model first.")
+        log.warning("nothing to show yet: train a model first")
         return None
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    header = "distance to boundary (px): " + "  ".join(f"{d:>5d}" for d in range(max_distance)) + f"  >={max_distance}"
-    print(header)
-    share = None
     for name, pred in predictions.items():
-        distances, accuracy, share = accuracy_by_boundary_distance(pred.cpu(), target.cpu(), max_distance)
+        distances, accuracy, _ = accuracy_by_boundary_distance(pred.cpu(), target.cpu(), max_distance)
         ax.plot(distances.numpy(), accuracy.numpy(), marker="o", label=name)
-        print(f"{name + ' accuracy':<27}: " + "  ".join(f"{a:5.3f}" for a in accuracy.tolist()))
-    print(f"{'share of the pixels':<27}: " + "  ".join(f"{s:5.3f}" for s in share.tolist()))
     ax.set_xticks(range(max_distance + 1), [*map(str, range(max_distance)), f">={max_distance}"])
     ax.set_xlabel("distance to the nearest true boundary (pixels)")
     ax.set_ylabel("pixel accuracy")

@@ -12,6 +12,7 @@ from course.data import make_shapes  # noqa: E402
 from course.seg_plots import (  # noqa: E402
     accuracy_by_boundary_distance,
     boundary_distance,
+    format_boundary_accuracy,
     format_symbolic,
     plot_boundary_accuracy,
     plot_curves,
@@ -61,6 +62,17 @@ def test_accuracy_by_boundary_distance_bins_every_pixel_once():
     assert distances.tolist() == [0, 1, 2, 3]
     assert torch.isclose(share.sum(), torch.tensor(1.0, dtype=torch.float64))
     assert accuracy[0] < 1 and torch.equal(accuracy[1:], torch.ones(3, dtype=torch.float64))
+
+
+def test_format_boundary_accuracy_lists_every_model_and_the_shares():
+    target = make_shapes(4, size=16, seed=1).masks
+    models = {"perfect": target, "background": torch.zeros_like(target)}
+    table = format_boundary_accuracy(models, target, max_distance=2)
+    lines = table.splitlines()
+    assert lines[0].split()[-3:] == ["0", "1", ">=2"]
+    assert lines[1].startswith("perfect accuracy") and lines[1].split()[-3:] == ["1.000"] * 3
+    assert lines[3].startswith("share of the pixels") and len(lines) == 4
+    assert format_boundary_accuracy({}, target).splitlines()[0].startswith("distance")
 
 
 def test_symbolic_combinations_give_the_lecture_example():
