@@ -67,3 +67,25 @@ def test_probe_runs_the_same_lines_at_every_size_and_is_quick(namespace, declare
     start = time.perf_counter()
     function(*args)
     assert time.perf_counter() - start < 0.5, f"{declared.name} at n = 64 takes too long for the grader's probe"
+
+
+def test_the_benchmark_compares_equal_results(namespace):
+    """bench/vectorized.py's loops and PyTorch references agree with the notebook's solutions."""
+    import importlib.util
+
+    from tests.notebooks import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_vectorized", ROOT / "bench" / "vectorized.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(bench)
+    finally:
+        del sys.modules[spec.name]
+    cases = bench.cases()
+    assert {case.function for case in cases} == {f.name for f in DECLARED}
+    for case in cases:
+        result = namespace[case.function](*case.args)
+        assert bench._same(result, case.loop(*case.args)), f"{case.function}: loop disagrees"
+        if case.reference is not None:
+            assert bench._same(result, case.reference(*case.args)), f"{case.function}: {case.reference_name} disagrees"
