@@ -61,3 +61,14 @@ def test_declared_functions_run_the_same_lines_at_every_probe_size(name):
         function(*args)
         elapsed = time.perf_counter() - start
         assert elapsed < 0.5, f"{declared.name} takes {elapsed:.2f} s on its probe at n = {SIZES[-1]}; keep it < 0.5 s"
+
+
+def test_every_segmentation_function_of_sections_1_to_3_is_declared():
+    declared = read_declaration(nbformat.read(SOURCE / "segmentation.ipynb", 4))
+    assert {f.name for f in declared} == {
+        "confusion_matrix", "pixel_accuracy", "iou_per_class", "mean_iou", "pixel_cross_entropy", "soft_iou_loss",
+        "nearest_unpool", "bed_of_nails_unpool", "max_pool2d_with_indices", "max_unpool2d",
+        "conv1d_matrix", "conv_transpose1d_via_matrix", "im2col", "conv2d_im2col", "conv_transpose2d",
+    }
+    for function in declared:
+        assert function.guards == (f"seg_{function.name}_visible", f"seg_{function.name}_hidden")
