@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("grade", help="grade every submission of ASSIGNMENT and write the reports")
     grade.add_argument("assignment")
-    grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
+    grade.add_argument("--student", action="extend", nargs="+", metavar="ID", help="grade only these students")
     grade.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
                        help="parallel grading processes (default: CPUs - 1)")
     grade.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",

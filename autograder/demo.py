@@ -27,7 +27,8 @@ from .release import generate_release
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION", re.S)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.M)
-STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+# A stub nbgrader leaves in place of one solution region, at that region's indentation.
+STUB_AT = re.compile(r"^([ \t]*)# YOUR CODE HERE\n\1raise NotImplementedError\(\)", re.M)
 
 
 @dataclass
@@ -57,11 +58,11 @@ class Student:
     def __init__(self, release_dir: Path, source_dir: Path, timestamp: str | None = None):
         self.release = {p.name: nbformat.read(p, 4) for p in sorted(release_dir.glob("*.ipynb"))}
         self.source = {p.name: nbformat.read(p, 4) for p in sorted(source_dir.glob("*.ipynb"))}
-        self.answers = {
-            grade_id(cell): match.group(1)
+        self.answers = {  # every solution region of a cell, in order (a class has one per method)
+            grade_id(cell): regions
             for notebook in self.source.values()
             for cell in notebook.cells
-            if (match := SOLUTION.search(cell.source))
+            if (regions := SOLUTION.findall(cell.source))
         }
         self.timestamp = timestamp
 
@@ -70,16 +71,20 @@ class Student:
         submission = Submission({n: copy.deepcopy(nb) for n, nb in self.release.items()}, timestamp=self.timestamp)
         for notebook in submission.notebooks.values():
             for cell in notebook.cells:
-                answer = self.answers.get(grade_id(cell))
-                if answer is None:
+                answers = self.answers.get(grade_id(cell))
+                if answers is None:
                     continue
                 if cell.cell_type == "markdown":
-                    cell.source = answer
+                    cell.source = answers[0]
                     continue
-                indent = re.search(r"^([ \t]*)# YOUR CODE HERE", cell.source, re.M)
-                stub = STUB.replace("\n", "\n" + indent.group(1)) if indent else STUB
-                cell.source = cell.source.replace((indent.group(1) if indent else "") + stub, answer.rstrip("\n"))
+                cell.source = _fill_stubs(cell.source, answers)
         return submission
+
+
+def _fill_stubs(source: str, answers: list[str]) -> str:
+    """Replace the stubs of a cell, in order, by the solution regions of its source cell."""
+    regions = iter(answers)
+    return STUB_AT.sub(lambda _: next(regions).rstrip("\n"), source)
 
 
 def replace_cell(submission: Submission, notebook: str, grade: str, code: str) -> None:

@@ -120,7 +120,8 @@ def _integrity(namespace, protected, own_file):
                 findings.append(f"{module.__name__}.{attribute} was replaced by code written in the notebook")
     for module_name in sorted({module for module, _ in protected.values()}):
         module = sys.modules.get(module_name)
-        source = getattr(module, "__file__", None)
-        if not isinstance(module, types.ModuleType) or not source or _is_notebook_code(source, own_file):
+        origin = getattr(getattr(module, "__spec__", None), "origin", None)
+        installed = origin in ("built-in", "frozen") or (origin and not _is_notebook_code(origin, own_file))
+        if not isinstance(module, types.ModuleType) or not installed:
             findings.append(f"sys.modules[{module_name!r}] is not the installed module any more")
     return sorted(set(findings))

@@ -56,13 +56,16 @@ def source_facts(resources) -> SourceFacts:
 
 
 def imported_names(source: str) -> dict[str, tuple[str, str | None]]:
-    """Names bound by the import statements of `source`: `np` -> ("numpy", None), ..."""
+    """Names bound by the top-level imports of `source`: `np` -> ("numpy", None), ...
+
+    Imports inside functions (a test's local helpers) bind nothing in the notebook's namespace.
+    """
     try:
         tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError:
         return {}
     names: dict[str, tuple[str, str | None]] = {}
-    for node in ast.walk(tree):
+    for node in tree.body:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

@@ -66,3 +66,8 @@ def test_tampering_is_flagged(code, expected):
 )
 def test_ordinary_code_is_not_flagged(code):
     assert findings(code) == []
+
+
+def test_only_top_level_imports_are_protected():
+    names = imported_names("import time\ndef _hidden():\n    import torchvision.models.densenet as dn\n    return dn\n")
+    assert names == {"time": ("time", None)}

@@ -15,7 +15,7 @@ SOURCES = sorted(SOURCE.glob("*.ipynb"))
 
 
 def test_the_spec_notebooks_exist():
-    assert "architectures.ipynb" in {p.name for p in SOURCES}
+    assert {"architectures.ipynb", "segmentation.ipynb"} <= {p.name for p in SOURCES}
 
 
 def test_committed_release_is_a_fresh_generation_and_passes_every_check():

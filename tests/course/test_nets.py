@@ -1,0 +1,75 @@
+"""course.nets: parameter counts, paper-style depth, state-dict layout checks, BatchNorm randomisation."""
+
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+
+from course.nets import assert_same_layout, count_params, one_thread, randomize_batchnorm, weight_depth
+
+
+def test_count_params_with_and_without_batchnorm():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))
+    assert count_params(model) == (3 * 9 * 4 + 4) + 8 + 10
+    assert count_params(model, batch_norm=False) == (3 * 9 * 4 + 4) + 10
+    with torch.device("meta"):
+        assert count_params(torchvision.models.resnet50()) == 25_557_032
+
+
+@pytest.mark.parametrize(
+    ("builder", "depth"),
+    [
+        (torchvision.models.alexnet, 8),
+        (torchvision.models.vgg16, 16),
+        (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False), 22),
+        (torchvision.models.resnet18, 18),
+        (torchvision.models.resnet50, 50),
+        (torchvision.models.resnet152, 152),
+        (torchvision.models.densenet121, 121),
+    ],
+)
+def test_weight_depth_counts_like_the_papers(builder, depth):
+    with torch.device("meta"):
+        assert weight_depth(builder()) == depth
+
+
+def test_weight_depth_explains_an_untraceable_model():
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(x) if x.sum() > 0 else x
+
+    with pytest.raises(TypeError, match="cannot trace Branchy"):
+        weight_depth(Branchy())
+
+
+def test_assert_same_layout_names_what_differs():
+    reference = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4))
+    assert_same_layout(nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4)), reference, name="same")
+    with pytest.raises(AssertionError, match=r"missing, e\.g\. 1\.weight.*unexpected names, e\.g\. 0\.bias"):
+        assert_same_layout(nn.Sequential(nn.Conv2d(3, 4, 3)), reference, name="renamed")
+    with pytest.raises(AssertionError, match=r"0\.weight has shape \(4, 3, 5, 5\), expected \(4, 3, 3, 3\)\nHint: h"):
+        wider = nn.Sequential(nn.Conv2d(3, 4, 5, bias=False), nn.BatchNorm2d(4))
+        assert_same_layout(wider, reference, name="k", hint="h")
+    with pytest.raises(AssertionError, match="expected an nn.Module"):
+        assert_same_layout(None, reference, name="none")
+
+
+def test_randomize_batchnorm_is_seeded_and_changes_eval_outputs():
+    first = randomize_batchnorm(nn.BatchNorm2d(5), seed=3)
+    second = randomize_batchnorm(nn.BatchNorm2d(5), seed=3)
+    assert torch.equal(first.running_var, second.running_var) and torch.equal(first.weight, second.weight)
+    assert not torch.equal(first.running_mean, torch.zeros(5))
+    assert bool((first.running_var >= 0.5).all())
+    assert not first.weight.requires_grad or first.weight.grad is None
+
+
+def test_one_thread_restores_the_thread_count_even_after_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError), one_thread():
+        assert torch.get_num_threads() == 1
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
