@@ -9,12 +9,6 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 os.environ.setdefault("COURSE_DEVICE", "cpu")
 
 
-def pytest_addoption(parser):
-    parser.addoption("--screenshots", default=None, metavar="DIR",
-                     help="browser tests save their screenshots in DIR (docs/screenshots refreshes the README's); "
-                          "default: a temporary folder")
-
-
 def pytest_collection_modifyitems(config, items):
     import torch
 

@@ -342,7 +342,8 @@ class Notebook:
                 self.lab.api(f"api/sessions/{session['id']}", "DELETE")
 
     def open(self, timeout: float = 120) -> Notebook:
-        self.page.goto(self.lab.url(f"lab/tree/{self.path}"))
+        # ?reset: a fresh workspace, so the tabs of notebooks opened earlier on this server are not restored
+        self.page.goto(self.lab.url(f"lab/tree/{self.path}?reset"))
         self.page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=timeout * 1000)
         self.wait_for_kernel(timeout)
         return self

@@ -98,8 +98,12 @@ def test_a_loop_injected_into_each_no_loops_function_is_reported_with_its_line(p
         copy = tmp_path / f"{function}-{path.name}"
         nbformat.write(mutated, copy)
         result = self_check(copy, run=False)
-        assert [(p.function, p.construct) for p in result.loops] == [(function, "for loop")], result.report()
-        loop = result.loops[0]
+        own = [p for p in result.loops if p.function == function]
+        assert [p.construct for p in own] == ["for loop"], result.report()
+        callers = [p for p in result.loops if p.function != function]
+        assert all(p.function in declared and p.where == function and p.code == own[0].code for p in callers), \
+            f"only NO LOOPS functions that call `{function}` may lose points for its loop:\n{result.report()}"
+        loop = own[0]
         assert loop.cell == index + 1 and loop.code == "for _ in range(1):"
         assert cell.source.splitlines()[loop.cell_line - 1].strip() == "for _ in range(1):"
         definition = next(n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.FunctionDef)
