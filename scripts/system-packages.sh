@@ -5,6 +5,11 @@
 set -uo pipefail
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+# Any Chromium the browser tests can drive (tests/browser/lab.py looks for the same ones, or $CHROMIUM).
+if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/lib/chromium/chromium ] \
+    && ! command -v chromium chromium-browser google-chrome-stable google-chrome >/dev/null 2>&1; then
+    missing+=(chromium)
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "[setup] not installing ${missing[*]} (needs root and apt-get); the tests that need them will say so"
