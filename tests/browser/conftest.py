@@ -62,9 +62,9 @@ def course_copy(target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def student_lab(browser, tmp_path_factory):
-    """JupyterLab in a fresh copy of the course directory, as a student starts it (./lab.sh)."""
-    base = tmp_path_factory.mktemp("student")
+def course_lab(browser, tmp_path_factory):
+    """JupyterLab in a fresh copy of the course directory (release and source), as `./lab.sh` starts it."""
+    base = tmp_path_factory.mktemp("course")
     lab = JupyterLab(course_copy(base / "course"), base / "jupyter").start()
     yield lab
     lab.stop()

@@ -16,8 +16,7 @@ import shutil
 import nbformat
 import pytest
 
-from tests.browser.conftest import course_copy
-from tests.browser.lab import JupyterLab, Notebook, RenderedCell
+from tests.browser.lab import Notebook, RenderedCell
 from tests.notebooks import ASSIGNMENT, RELEASE, SOURCE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -106,19 +105,10 @@ def assert_figures_drawn(notebook, cells: list[RenderedCell], name: str, untrain
         assert all(i["complete"] and i["width"] > 100 and i["height"] > 100 for i in images), images
 
 
-@pytest.fixture(scope="module")
-def source_lab(browser, tmp_path_factory):
-    """JupyterLab for the solution notebooks, as an instructor runs them: demos at full size, figures drawn."""
-    base = tmp_path_factory.mktemp("instructor-source")
-    lab = JupyterLab(course_copy(base / "course"), base / "jupyter").start()
-    yield lab
-    lab.stop()
-
-
 @pytest.mark.parametrize("name", RELEASES)
-def test_release_notebook_in_jupyterlab(name, student_lab, page, screenshots):
+def test_release_notebook_in_jupyterlab(name, course_lab, page, screenshots):
     notebook = nbformat.read(RELEASE / name, 4)
-    with Notebook(page, student_lab, f"release/{ASSIGNMENT}/{name}") as view:
+    with Notebook(page, course_lab, f"release/{ASSIGNMENT}/{name}") as view:
         view.hide_sidebar()
         stops = view.run_every_cell()
         cells = view.cells()
@@ -152,10 +142,10 @@ def test_release_notebook_in_jupyterlab(name, student_lab, page, screenshots):
 
 
 @pytest.mark.parametrize("name", SOURCES)
-def test_source_notebook_in_jupyterlab(name, source_lab, page, screenshots):
+def test_source_notebook_in_jupyterlab(name, course_lab, page, screenshots):
     """Solutions run top to bottom with no error, every figure drawn, at the size students run them."""
     notebook = nbformat.read(SOURCE / name, 4)
-    with Notebook(page, source_lab, f"source/{ASSIGNMENT}/{name}") as view:
+    with Notebook(page, course_lab, f"source/{ASSIGNMENT}/{name}") as view:
         view.hide_sidebar()
         stops = view.run_every_cell()
         cells = view.cells()
@@ -181,19 +171,19 @@ def test_source_notebook_in_jupyterlab(name, source_lab, page, screenshots):
         assert "TOTAL" in text and "15,237,608" in text and "138,344,128" in text, text
 
 
-def test_a_wrong_answer_gets_a_plain_message_and_the_self_check_names_the_loop(student_lab, page, screenshots):
+def test_a_wrong_answer_gets_a_plain_message_and_the_self_check_names_the_loop(course_lab, page, screenshots):
     """A student writes a wrong conv_output_size with a loop, runs its visible test, saves, and calls
     course.self_check() from a new cell: both say what to fix, in the page."""
     if "architectures.ipynb" not in RELEASES:
         pytest.skip("architectures.ipynb is not released")
     name = "architectures-selfcheck.ipynb"
-    folder = student_lab.root / "release" / ASSIGNMENT
+    folder = course_lab.root / "release" / ASSIGNMENT
     shutil.copy(folder / "architectures.ipynb", folder / name)
     notebook = nbformat.read(folder / name, 4)
     ids = [nbgrader(c).get("grade_id") for c in notebook.cells]
     stub, test = ids.index("vgg_conv_output_size"), ids.index("vgg_conv_output_size_visible")
 
-    with Notebook(page, student_lab, f"release/{ASSIGNMENT}/{name}") as view:
+    with Notebook(page, course_lab, f"release/{ASSIGNMENT}/{name}") as view:
         view.hide_sidebar()
         view.run_all()
         first = view.cells()[test]
@@ -229,10 +219,10 @@ def test_a_wrong_answer_gets_a_plain_message_and_the_self_check_names_the_loop(s
 
 
 @pytest.mark.parametrize("name", RELEASES)
-def test_the_validate_button_reports_the_failing_cells(name, student_lab, page, screenshots):
+def test_the_validate_button_reports_the_failing_cells(name, course_lab, page, screenshots):
     """nbgrader's Validate button (its JupyterLab extension) works with the pinned JupyterLab."""
     notebook = nbformat.read(RELEASE / name, 4)
-    with Notebook(page, student_lab, f"release/{ASSIGNMENT}/{name}") as view:
+    with Notebook(page, course_lab, f"release/{ASSIGNMENT}/{name}") as view:
         button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar .validate-button")
         assert button.inner_text().strip() == "Validate"
         button.click()
