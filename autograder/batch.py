@@ -112,8 +112,12 @@ def _visible_gpus() -> list[str]:
 
 
 def grade_assignment(course: Course, options: BatchOptions) -> list[StudentResult]:
-    """Grade every student of the roster (resuming past work), then rebuild the reports."""
-    from .report import build_reports
+    """Grade every student of the roster (resuming past work), then rebuild the reports.
+
+    Each student's feedback is written as soon as their grades are saved, while the workers go on with
+    the others, so that only the reports are left when the last student is done.
+    """
+    from .report import build_reports, generate_feedback
 
     with Gradebook(course.db_url) as gradebook:
         try:
@@ -138,14 +142,17 @@ def grade_assignment(course: Course, options: BatchOptions) -> list[StudentResul
             result.save(course.results)
             results[student] = result
     bar = tqdm(total=len(jobs), desc=f"grading {course.assignment}", unit="student", disable=not options.progress)
+    feedback_done, feedback_failed = [], []
     for execution in _execute(jobs, options, devices):
         results[execution.student] = _save(course, execution, options.keep_work)
+        feedback_failed += generate_feedback(course, [execution.student])
+        feedback_done.append(execution.student)
         bar.set_postfix_str(f"{execution.student}: {results[execution.student].status}")
         bar.update()
     bar.close()
     if not options.keep_work:
         shutil.rmtree(course.work, ignore_errors=True)
-    build_reports(course)
+    build_reports(course, feedback_done, feedback_failed)
     return [results[s] for s in sorted(results)]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -173,8 +174,13 @@ def write_summary(course: Course, rows: list[dict], means: list[dict], failed_fe
     return path
 
 
-def build_reports(course: Course) -> list[dict]:
-    """grades.csv, details.csv, feedback and the summary, all from the gradebook and results."""
+def build_reports(course: Course, feedback_done: Collection[str] = (), feedback_failed: Collection[str] = ()
+                  ) -> list[dict]:
+    """grades.csv, details.csv, feedback and the summary, all from the gradebook and results.
+
+    Students in `feedback_done` already have this run's feedback (`autograder grade` writes it as each
+    student is saved, while the workers grade the others); `feedback_failed` are those it failed for.
+    """
     results = load_results(course)
     rows = grade_rows(course, results)
     write_csv(course.reports / "grades.csv", rows, COLUMNS)
@@ -182,7 +188,8 @@ def build_reports(course: Course) -> list[dict]:
                 "loop_violations": " | ".join(r.loop_details), "flags": " | ".join(r.flags)}
                for s, r in sorted(results.items())]
     write_csv(course.reports / "details.csv", details, ["student_id", "status", "reasons", "loop_violations", "flags"])
-    failed = generate_feedback(course, [s for s, r in results.items() if r.status != MISSING])
+    failed = sorted({*feedback_failed, *generate_feedback(
+        course, [s for s, r in results.items() if r.status != MISSING and s not in feedback_done])})
     means = exercise_means(course, list(results))
     write_csv(course.reports / "exercise_means.csv", means, ["notebook", "grade_id", "max_score", "mean_score",
                                                               "students"])
