@@ -6,17 +6,25 @@ Builds a scratch course from this repository's configuration and source notebook
 full-marks submissions made from the release (the instructor's solutions), then times, each on a
 fresh copy of that class:
 
-- `nbgrader autograde assignment2 --force` (nbgrader alone, one student after the other, with the
-  course's configuration: the same pipeline, sandbox and limits);
+- `nbgrader autograde assignment2 --force` with nbgrader's own preprocessors (a fresh kernel per
+  notebook, no sandbox, no loop or integrity checks) and the course's late policy and timeouts:
+  what an instructor runs without this package;
+- `nbgrader autograde assignment2 --force` with the course's configuration: the same pipeline,
+  sandbox, warm kernels and limits as ours, one student after the other;
 - `autograder grade assignment2 --workers W` (feedback and reports included).
 
-Prints one table: seconds per submission for each and the ratio; with --sizes, how the time of
-`autograder grade` grows with the class size.
+Prints one table: seconds per submission for each and the ratio; then where the time of one
+submission goes in each (from the cell timings nbclient records in the autograded notebooks:
+the setup cell's imports, the student's solution cells, the test cells, the demos, and what is
+left outside the cells: kernel start, nbgrader's steps, feedback and reports); with --sizes, how
+the time of `autograder grade` grows with the class size.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import nbformat  # noqa: E402
 
 from autograder.demo import Student  # noqa: E402
 from autograder.release import generate_release  # noqa: E402
@@ -46,6 +56,22 @@ def make_class(folder: Path, students: int) -> Path:
     return folder
 
 
+# nbgrader 0.9.6's default preprocessor chains, appended to a scratch copy of the course configuration.
+STOCK_NBGRADER = """
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec", "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+"""
+
+
 def timed(command: list[str], cwd: Path, env: dict) -> float:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
@@ -53,6 +79,61 @@ def timed(command: list[str], cwd: Path, env: dict) -> float:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return elapsed
+
+
+CELL_KINDS = ("setup (imports)", "solutions", "tests", "demos")
+
+
+def cell_kind(cell) -> str:
+    nbgrader = cell.metadata.get("nbgrader", {})
+    if nbgrader.get("grade_id") == "setup":
+        return CELL_KINDS[0]
+    if nbgrader.get("solution"):
+        return CELL_KINDS[1]
+    if nbgrader.get("grade"):
+        return CELL_KINDS[2]
+    return CELL_KINDS[3]
+
+
+def cell_seconds(cell) -> float:
+    """How long the kernel was busy with a cell, from the timestamps nbclient records."""
+    timing = cell.metadata.get("execution", {})
+    try:
+        busy, idle = (dt.datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+                      for key in ("iopub.status.busy", "iopub.status.idle"))
+    except KeyError:
+        return 0.0
+    return (idle - busy).total_seconds()
+
+
+def time_in_cells(course: Path) -> dict[str, float]:
+    """Seconds per submission (both notebooks) in each kind of cell, averaged over the graded students."""
+    totals = dict.fromkeys(CELL_KINDS, 0.0)
+    students = [p for p in (course / "autograded").iterdir() if p.is_dir()]
+    for student in students:
+        for path in (student / ASSIGNMENT).glob("*.ipynb"):
+            for cell in nbformat.read(path, 4).cells:
+                if cell.cell_type == "code":
+                    totals[cell_kind(cell)] += cell_seconds(cell)
+    return {kind: seconds / max(1, len(students)) for kind, seconds in totals.items()}
+
+
+def execution_seconds(course: Path) -> float:
+    """Mean seconds a worker spent on one student (`autograder grade` records it per student)."""
+    results = list((course / "reports" / ASSIGNMENT / "results").glob("*.json"))
+    return sum(json.loads(p.read_text())["seconds"] for p in results) / max(1, len(results))
+
+
+def print_breakdown(plain: Path, plain_per_submission: float, ours: Path) -> None:
+    columns = [("nbgrader autograde", time_in_cells(plain), plain_per_submission),
+               ("autograder grade (one worker's view)", time_in_cells(ours), execution_seconds(ours))]
+    print("\nwhere one submission's time goes (s, both notebooks)")
+    print(f"{'':<22}" + "".join(f"{name:>40}" for name, _, _ in columns))
+    for kind in CELL_KINDS:
+        print(f"{kind:<22}" + "".join(f"{cells[kind]:40.1f}" for _, cells, _ in columns))
+    outside = [total - sum(cells.values()) for _, cells, total in columns]
+    print(f"{'outside the cells':<22}" + "".join(f"{seconds:40.1f}" for seconds in outside))
+    print(f"{'total':<22}" + "".join(f"{total:40.1f}" for _, _, total in columns))
 
 
 def main() -> int:
@@ -72,16 +153,22 @@ def main() -> int:
             shutil.copytree(template, copy)
             return copy
 
-        plain = timed([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"], fresh("plain"), env)
+        stock_course, plain_course, ours_course = fresh("stock"), fresh("plain"), fresh("ours")
+        with (stock_course / "nbgrader_config.py").open("a") as config:
+            config.write(STOCK_NBGRADER)
+        stock = timed([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"], stock_course, env)
+        plain = timed([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"], plain_course, env)
         ours = timed([str(bin_dir / "autograder"), "grade", ASSIGNMENT, "--workers", str(args.workers), "--force",
-                      "--quiet", "--device", args.device], fresh("ours"), env)
+                      "--quiet", "--device", args.device], ours_course, env)
         n = args.students
         print(f"{os.cpu_count()} CPUs, device {args.device}, {n} full-marks submissions (both notebooks each)")
         print(f"{'command':<52} {'total s':>8} {'s/submission':>13}")
-        print(f"{'nbgrader autograde (sequential)':<52} {plain:8.1f} {plain / n:13.1f}")
+        print(f"{'nbgrader autograde, nbgrader defaults':<52} {stock:8.1f} {stock / n:13.1f}")
+        print(f"{'nbgrader autograde, course config (sequential)':<52} {plain:8.1f} {plain / n:13.1f}")
         label = f"autograder grade --workers {args.workers} (with reports)"
         print(f"{label:<52} {ours:8.1f} {ours / n:13.1f}")
-        print(f"speed-up: {plain / ours:.2f}x")
+        print(f"speed-up: {stock / ours:.2f}x over nbgrader's defaults, {plain / ours:.2f}x over the course config")
+        print_breakdown(plain_course, plain / n, ours_course)
         if args.sizes:
             print(f"\nclass size -> autograder grade --workers {args.workers}")
             print(f"{'students':>8} {'total s':>8} {'s/submission':>13}")
