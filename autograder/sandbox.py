@@ -72,10 +72,13 @@ class Sandbox(LoggingConfigurable):
 
 
 def _readable_roots() -> list[Path]:
-    """What the kernel must read: this environment, its base interpreter and the course package."""
+    """What the kernel must read: this environment, its base interpreter, the course package, and this
+    package (its kernel launcher and pool run inside the sandbox), wherever they are installed, even
+    under /tmp, which the sandbox replaces."""
     import course
 
-    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(course.__file__).resolve().parent}
+    packages = (Path(course.__file__), Path(__file__))
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), *(p.resolve().parent for p in packages)}
     return sorted(roots)
 
 
