@@ -55,7 +55,10 @@ class StudentResult:
 
 def classify(student: str, assignment: str, execution: Execution | None, lateness: Lateness | None,
              fingerprint: str, zone) -> StudentResult:
-    """Turn what happened into a status: missing > error > timeout > graded, with every reason."""
+    """Turn what happened into a status: missing > error > timeout > graded, with every reason.
+
+    A grader that failed before it looked at the submission (a dead worker) is an error, never "missing".
+    """
     result = StudentResult(student, assignment, GRADED, fingerprint=fingerprint,
                            graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     if execution is None:
@@ -67,7 +70,8 @@ def classify(student: str, assignment: str, execution: Execution | None, latenes
     result.events = execution.events
     kinds: set[str] = set()
     failed = False  # something kept part of the work from being graded
-    if not staging.present and not staging.unreadable:
+    looked_at = staging.present or staging.missing or staging.unreadable
+    if looked_at and not staging.present and not staging.unreadable:
         result.status = MISSING
         result.reasons.append("the submission holds none of the assignment's notebooks")
     for name in staging.missing:

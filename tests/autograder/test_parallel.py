@@ -1,8 +1,14 @@
 """The same class graded sequentially, by worker processes and on a local Dask cluster: equal grades."""
 
+import datetime as dt
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 
-from autograder.batch import BatchOptions, grade_assignment, resolve_devices
+from autograder.batch import BatchOptions, _from_future, grade_assignment, resolve_devices
+from autograder.grading import GradingJob
+from autograder.results import ERROR, classify
 from tests.autograder.classroom import ASSIGNMENT, build_class
 from tests.autograder.conftest import hand_in, read_grades, released_course
 
@@ -31,3 +37,13 @@ def test_devices():
     assert resolve_devices("cpu") == ["cpu"]
     devices = resolve_devices("auto")
     assert devices == ["cpu"] or all(d.startswith("cuda:") for d in devices)
+
+
+def test_a_dead_worker_is_the_students_error_not_a_missing_submission():
+    future = Future()
+    future.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+    job = GradingJob("/course", ASSIGNMENT, "alice", {"tiny": ["a"]}, "/snapshot.db", "/work/alice")
+    result = classify("alice", ASSIGNMENT, _from_future(future, job), None, "", dt.timezone.utc)
+    assert result.status == ERROR
+    assert result.reasons == ["the grader failed on this submission: the grading worker failed: BrokenProcessPool: "
+                              "A process in the process pool was terminated abruptly"]
