@@ -17,8 +17,8 @@ from course.arch_plots import (  # noqa: E402
     plot_gradient_norms,
     plot_loss_curves,
     plot_search,
-    show_figures,
 )
+from course.display import show_figures  # noqa: E402
 from course.nets import weight_depth  # noqa: E402
 
 
