@@ -1,6 +1,6 @@
 """Grading throughput: plain `nbgrader autograde` against `autograder grade`, on the same submissions.
 
-    python bench/grading.py [--students 4] [--workers 2] [--sizes 2,4,8] [--device cpu]
+    python bench/grading.py [--students 4] [--workers 2] [--repeat 1] [--sizes 2,4,8] [--device cpu]
 
 Builds a scratch course from this repository's configuration and source notebooks, hands in N
 full-marks submissions made from the release (the instructor's solutions), then times, each on a
@@ -12,6 +12,9 @@ fresh copy of that class:
 - `nbgrader autograde assignment2 --force` with the course's configuration: the same pipeline,
   sandbox, warm kernels and limits as ours, one student after the other;
 - `autograder grade assignment2 --workers W` (feedback and reports included).
+
+With --repeat R the three commands run R times in turn, each on its own fresh copy, and the table
+shows medians and every round, so that a change of the machine's speed during the run hits all three.
 
 Prints one table: seconds per submission for each and the ratio; then where the time of one
 submission goes in each (from the cell timings nbclient records in the autograded notebooks:
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -140,43 +144,53 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the three commands, in turn (medians)")
     parser.add_argument("--sizes", default="", help="comma-separated class sizes for the scaling table")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", COURSE_DEVICE=args.device)
+    commands = {
+        "stock": [str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"],
+        "plain": [str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"],
+        "ours": [str(bin_dir / "autograder"), "grade", ASSIGNMENT, "--workers", str(args.workers), "--force",
+                 "--quiet", "--device", args.device],
+    }
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         template = make_class(Path(scratch) / "template", args.students)
-
-        def fresh(name: str) -> Path:
-            copy = Path(scratch) / name
-            shutil.copytree(template, copy)
-            return copy
-
-        stock_course, plain_course, ours_course = fresh("stock"), fresh("plain"), fresh("ours")
-        with (stock_course / "nbgrader_config.py").open("a") as config:
-            config.write(STOCK_NBGRADER)
-        stock = timed([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"], stock_course, env)
-        plain = timed([str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"], plain_course, env)
-        ours = timed([str(bin_dir / "autograder"), "grade", ASSIGNMENT, "--workers", str(args.workers), "--force",
-                      "--quiet", "--device", args.device], ours_course, env)
+        seconds: dict[str, list[float]] = {name: [] for name in commands}
+        courses: dict[str, Path] = {}
+        for round_ in range(args.repeat):
+            for name, command in commands.items():  # in turn, so a drift of the machine's speed hits all three
+                course = Path(scratch) / f"{name}{round_}"
+                shutil.copytree(template, course)
+                if name == "stock":
+                    with (course / "nbgrader_config.py").open("a") as config:
+                        config.write(STOCK_NBGRADER)
+                seconds[name].append(timed(command, course, env))
+                courses[name] = course
         n = args.students
-        print(f"{os.cpu_count()} CPUs, device {args.device}, {n} full-marks submissions (both notebooks each)")
-        print(f"{'command':<52} {'total s':>8} {'s/submission':>13}")
-        print(f"{'nbgrader autograde, nbgrader defaults':<52} {stock:8.1f} {stock / n:13.1f}")
-        print(f"{'nbgrader autograde, course config (sequential)':<52} {plain:8.1f} {plain / n:13.1f}")
-        label = f"autograder grade --workers {args.workers} (with reports)"
-        print(f"{label:<52} {ours:8.1f} {ours / n:13.1f}")
-        print(f"speed-up: {stock / ours:.2f}x over nbgrader's defaults, {plain / ours:.2f}x over the course config")
-        print_breakdown(plain_course, plain / n, ours_course)
+        stock, plain, ours = (median(seconds[name]) for name in commands)
+        print(f"{os.cpu_count()} CPUs, device {args.device}, {n} full-marks submissions (both notebooks each), "
+              f"median of {args.repeat} round(s) of the three commands in turn")
+        print(f"{'command':<52} {'total s':>8} {'s/submission':>13}  each round's total s")
+        rows = [("nbgrader autograde, nbgrader defaults", "stock"),
+                ("nbgrader autograde, course config (sequential)", "plain"),
+                (f"autograder grade --workers {args.workers} (with reports)", "ours")]
+        for label, name in rows:
+            each = ", ".join(f"{value:.1f}" for value in seconds[name])
+            print(f"{label:<52} {median(seconds[name]):8.1f} {median(seconds[name]) / n:13.1f}  {each}")
+        ratios = [a / b for a, b in zip(seconds["stock"], seconds["ours"], strict=True)]
+        print(f"speed-up: {stock / ours:.2f}x over nbgrader's defaults (each round: "
+              f"{', '.join(f'{r:.2f}x' for r in ratios)}), {plain / ours:.2f}x over the course config")
+        print_breakdown(courses["plain"], plain / n, courses["ours"])
         if args.sizes:
             print(f"\nclass size -> autograder grade --workers {args.workers}")
             print(f"{'students':>8} {'total s':>8} {'s/submission':>13}")
             for size in (int(s) for s in args.sizes.split(",")):
                 folder = make_class(Path(scratch) / f"size{size}", size)
-                seconds = timed([str(bin_dir / "autograder"), "grade", ASSIGNMENT, "--workers", str(args.workers),
-                                 "--quiet", "--device", args.device], folder, env)
-                print(f"{size:8d} {seconds:8.1f} {seconds / size:13.1f}")
+                elapsed = timed(commands["ours"], folder, env)
+                print(f"{size:8d} {elapsed:8.1f} {elapsed / size:13.1f}")
     return 0
 
 
