@@ -87,3 +87,11 @@ def test_malformed_declarations_are_refused(source, error):
     cell.metadata["nbgrader"] = {"grade_id": "no_loops_declaration", "locked": True}
     with pytest.raises(DeclarationError, match=error):
         read_declaration(nbformat.v4.new_notebook(cells=[cell]))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_figure_cells_show_with_show_figures_so_grading_skips_rendering(path):
+    direct = [index for index, cell in enumerate(nbformat.read(path, 4).cells)
+              if cell.cell_type == "code" and "plt.show()" in cell.source]
+    assert not direct, (f"{path.name}: cells {direct} call plt.show(); end them with show_figures() "
+                        "(course.display), which closes the figures undrawn while the notebook is graded")
