@@ -70,8 +70,7 @@ def classify(student: str, assignment: str, execution: Execution | None, latenes
     result.events = execution.events
     kinds: set[str] = set()
     failed = False  # something kept part of the work from being graded
-    looked_at = staging.present or staging.missing or staging.unreadable
-    if looked_at and not staging.present and not staging.unreadable:
+    if staging.missing and not staging.present and not staging.unreadable:
         result.status = MISSING
         result.reasons.append("the submission holds none of the assignment's notebooks")
     for name in staging.missing:
