@@ -170,7 +170,8 @@ def main() -> int:
                 seconds[name].append(timed(command, course, env))
                 courses[name] = course
         n = args.students
-        stock, plain, ours = (median(seconds[name]) for name in commands)
+        medians = {name: median(values) for name, values in seconds.items()}
+        stock, plain, ours = medians.values()
         print(f"{os.cpu_count()} CPUs, device {args.device}, {n} full-marks submissions (both notebooks each), "
               f"median of {args.repeat} round(s) of the three commands in turn")
         print(f"{'command':<52} {'total s':>8} {'s/submission':>13}  each round's total s")
@@ -179,7 +180,7 @@ def main() -> int:
                 (f"autograder grade --workers {args.workers} (with reports)", "ours")]
         for label, name in rows:
             each = ", ".join(f"{value:.1f}" for value in seconds[name])
-            print(f"{label:<52} {median(seconds[name]):8.1f} {median(seconds[name]) / n:13.1f}  {each}")
+            print(f"{label:<52} {medians[name]:8.1f} {medians[name] / n:13.1f}  {each}")
         ratios = [a / b for a, b in zip(seconds["stock"], seconds["ours"], strict=True)]
         print(f"speed-up: {stock / ours:.2f}x over nbgrader's defaults (each round: "
               f"{', '.join(f'{r:.2f}x' for r in ratios)}), {plain / ours:.2f}x over the course config")
