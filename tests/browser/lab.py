@@ -185,6 +185,10 @@ class JupyterLab:
         except psutil.NoSuchProcess:
             return []
 
+    def kernels(self) -> list[psutil.Process]:
+        """The server's running kernel processes; short-lived helpers it has not reaped yet are skipped."""
+        return [p for p in self.processes()[1:] if is_alive(p) and "ipykernel" in command_line(p)]
+
     def stop(self) -> None:
         """Stop the server and every process it started; raise if any is left afterwards."""
         if self.process is None:
@@ -210,12 +214,13 @@ class JupyterLab:
                 pass
         psutil.wait_procs(alive, timeout=10)
         self.process = None
-        leftover = [p for p in family if _running(p)] + _group_members(group)
+        leftover = [p for p in family if is_alive(p)] + _group_members(group)
         assert not leftover, "JupyterLab left processes behind: " + ", ".join(
             f"{p.pid} {_describe(p)}" for p in leftover)
 
 
-def _running(process: psutil.Process) -> bool:
+def is_alive(process: psutil.Process) -> bool:
+    """Running and not a zombie: a process that ended but is not reaped yet holds nothing."""
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -226,18 +231,23 @@ def _group_members(group: int) -> list[psutil.Process]:
     members = []
     for process in psutil.process_iter():
         try:
-            if os.getpgid(process.pid) == group and _running(process):
+            if os.getpgid(process.pid) == group and is_alive(process):
                 members.append(process)
         except (ProcessLookupError, psutil.NoSuchProcess, PermissionError):
             continue
     return members
 
 
-def _describe(process: psutil.Process) -> str:
+def command_line(process: psutil.Process) -> str:
+    """The full command line, or "?" once it can no longer be read (the process ended)."""
     try:
-        return " ".join(process.cmdline())[:120]
+        return " ".join(process.cmdline())
     except psutil.Error:
         return "?"
+
+
+def _describe(process: psutil.Process) -> str:
+    return command_line(process)[:120]
 
 
 # --- Reading and driving a notebook in the page ----------------------------------------------------

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from tests.browser.conftest import course_copy
-from tests.browser.lab import JupyterLab
+from tests.browser.lab import JupyterLab, is_alive
 from tests.notebooks import ROOT
 
 pytestmark = pytest.mark.browser
@@ -25,10 +25,9 @@ def test_jupyterlab_serves_the_course_and_stops_without_leftovers(browser, page,
 
         kernel = lab.api("api/kernels", "POST", {"name": "python3"})
         deadline = time.monotonic() + 60
-        while not [p for p in lab.processes()[1:] if "ipykernel" in " ".join(p.cmdline())]:
+        while not (kernels := lab.kernels()):
             assert time.monotonic() < deadline, "the kernel process did not appear"
             time.sleep(0.5)
-        kernels = [p for p in lab.processes()[1:] if "ipykernel" in " ".join(p.cmdline())]
         assert kernel["name"] == "python3"
 
         page.goto(lab.url("lab/tree/release"))
@@ -37,10 +36,10 @@ def test_jupyterlab_serves_the_course_and_stops_without_leftovers(browser, page,
         names = set(listing.all_inner_texts())
         assert {"assignment2"} <= {n.strip() for n in names}, names
     finally:
-        server = lab.process.pid
+        server = psutil.Process(lab.process.pid)
         lab.stop()
-    assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
-    assert not any(psutil.pid_exists(k.pid) and k.status() != psutil.STATUS_ZOMBIE for k in kernels)
+    assert not is_alive(server)
+    assert not any(is_alive(k) for k in kernels)
     assert lab.status() is None
     assert not lab.forced, f"processes needed SIGKILL: {lab.forced}"
 
