@@ -48,15 +48,15 @@ def graded_notebook() -> nbformat.NotebookNode:
     ], metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}})
 
 
-def feedback_config():
-    """The configuration nbgrader's GenerateFeedback gives its exporter in this course."""
+def feedback_converter() -> GenerateFeedback:
+    """nbgrader's GenerateFeedback as this course configures it."""
     config = load_config(ROOT)
-    return GenerateFeedback(coursedir=course_directory(config), config=config).config
+    return GenerateFeedback(coursedir=course_directory(config), config=config)
 
 
 @pytest.mark.parametrize("template", ["feedback", "lab"])
 def test_page_equals_htmlexporters_page(template):
-    config = feedback_config()
+    config = feedback_converter().config
     config.HTMLExporter.template_name = template
     notebook = graded_notebook()
     resources = {"nbgrader": {"notebook": "tiny", "score": 3.0, "max_score": 5.0, "late_penalty": 0.0}}
@@ -82,6 +82,4 @@ def test_lab_cells_focusable_only_in_lab_pages():
 
 
 def test_course_feedback_uses_it():
-    config = load_config(ROOT)
-    converter = GenerateFeedback(coursedir=course_directory(config), config=config)
-    assert converter.exporter_class is FeedbackHTMLExporter
+    assert feedback_converter().exporter_class is FeedbackHTMLExporter
