@@ -10,9 +10,12 @@ is `no_loops_declaration`, as a literal dict::
         },
     }
 
-`guards` are the grade_ids whose points a loop costs; `probe` builds the function's arguments for
-an input of size `n` (numpy as np, torch and torch.nn.functional as F are in scope), so the
-grader can count the Python lines the function runs at two sizes.
+`guards` are the grade_ids whose points a loop costs; `probe` builds the function's arguments from
+one or more sizes (numpy as np, torch and torch.nn.functional as F are in scope). Each parameter of
+the probe is one input dimension a loop could run over, e.g. `lambda n, k:` for an n x n label map
+with k classes: the grader grows each dimension in turn, the others held at their small size, and
+counts the lines of the student's code the function runs. Optional `sizes` sets a dimension's small
+and large size (`{"k": [2, 12]}`); the others use the grader's default (4 and 32).
 """
 
 from __future__ import annotations
@@ -34,6 +37,15 @@ class LoopFreeFunction:
     name: str  # a top-level function, or "Class.method"
     guards: tuple[str, ...]
     probe: str
+    dimensions: tuple[str, ...] = ("n",)  # the probe's parameters, one per input dimension
+    sizes: tuple[tuple[str, int, int], ...] = ()  # (dimension, small, large) where not the default
+
+    def size_range(self, dimension: str, default: tuple[int, int]) -> tuple[int, int]:
+        """The (small, large) sizes of one dimension of the probe."""
+        for name, small, large in self.sizes:
+            if name == dimension:
+                return small, large
+        return default
 
 
 class DeclarationError(ValueError):
@@ -58,11 +70,35 @@ def parse_declaration(source: str, label: str = "notebook") -> list[LoopFreeFunc
         well_formed = isinstance(entry, dict) and isinstance(entry.get("guards"), list)
         if not well_formed or not isinstance(entry.get("probe"), str):
             raise DeclarationError(f"{label}: {VARIABLE}[{name!r}] needs a 'guards' list and a 'probe' string")
-        probe = ast.parse(entry["probe"], mode="eval").body
-        if not isinstance(probe, ast.Lambda) or len(probe.args.args) != 1:
-            raise DeclarationError(f"{label}: the probe of {name!r} must be a one-argument lambda")
-        declared.append(LoopFreeFunction(name, tuple(entry["guards"]), entry["probe"]))
+        try:
+            probe = ast.parse(entry["probe"], mode="eval").body
+        except SyntaxError as error:
+            raise DeclarationError(f"{label}: the probe of {name!r} does not parse: {error.msg}") from error
+        arguments = probe.args if isinstance(probe, ast.Lambda) else None
+        if arguments is None or not arguments.args or arguments.vararg or arguments.kwarg or arguments.kwonlyargs \
+                or arguments.defaults or arguments.posonlyargs:
+            raise DeclarationError(f"{label}: the probe of {name!r} must be a lambda of one or more plain size "
+                                   "parameters, e.g. 'lambda n, k: ...'")
+        dimensions = tuple(a.arg for a in arguments.args)
+        declared.append(LoopFreeFunction(name, tuple(entry["guards"]), entry["probe"], dimensions,
+                                         _sizes(entry.get("sizes", {}), dimensions, name, label)))
     return declared
+
+
+def _sizes(value, dimensions: tuple[str, ...], name: str, label: str) -> tuple[tuple[str, int, int], ...]:
+    """The declaration's `sizes`: {dimension: [small, large]} with 1 <= small < large."""
+    if not isinstance(value, dict):
+        raise DeclarationError(f"{label}: the sizes of {name!r} must be a dict like {{'k': [2, 12]}}")
+    found = []
+    for dimension, pair in value.items():
+        if dimension not in dimensions:
+            raise DeclarationError(f"{label}: sizes of {name!r} names {dimension!r}, which is no probe parameter")
+        valid = isinstance(pair, (list, tuple)) and len(pair) == 2 and all(type(v) is int for v in pair)
+        if not valid or not 1 <= pair[0] < pair[1]:
+            raise DeclarationError(f"{label}: sizes[{dimension!r}] of {name!r} must be [small, large] integers "
+                                   "with 1 <= small < large")
+        found.append((dimension, pair[0], pair[1]))
+    return tuple(found)
 
 
 def read_declaration_file(path: Path) -> list[LoopFreeFunction]:

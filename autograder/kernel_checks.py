@@ -1,7 +1,7 @@
 """Checks that run inside the student's kernel after the last cell (sent as the text of one cell).
 
 1. Loop probes: a NO LOOPS function runs the same number of Python lines whatever its input size, so
-   each declared function is called on its probe's inputs at two sizes while `sys.settrace` counts
+   each declared function is called on its probe's inputs as each dimension grows while `sys.settrace` counts
    the lines executed in notebook code. More lines at the larger size means it iterates over its
    input, however the loop is hidden (getattr, exec, functools.reduce over a lambda, recursion...).
 2. Integrity: the names the course's locked cells import (np, torch, assert_close, ...) must still be
@@ -13,16 +13,19 @@ This module must stay self-contained: only the standard library at import time.
 """
 
 
-def run_checks(specs, protected, marker, sizes=(4, 32)):
-    """Print `marker` and a JSON report of the loop probes and integrity findings."""
+def run_checks(specs, protected, marker):
+    """Print `marker` and a JSON report of the loop probes and integrity findings.
+
+    `specs` maps each declared function to (probe, {dimension: [small, large]}).
+    """
     import json
     import sys
 
     namespace = get_ipython().user_ns  # noqa: F821 - defined inside IPython kernels
     own_file = run_checks.__code__.co_filename
     report = {"probes": {}, "tampering": _integrity(namespace, protected, own_file)}
-    for name, probe in specs.items():
-        report["probes"][name] = _probe(namespace, name, probe, sizes, own_file)
+    for name, (probe, ranges) in specs.items():
+        report["probes"][name] = _probe(namespace, name, probe, ranges, own_file)
     sys.stdout.write(f"{marker} {json.dumps(report)}\n")
     sys.stdout.flush()
 
@@ -66,8 +69,12 @@ def _count_lines(function, args, own_file):
     return count
 
 
-def _probe(namespace, name, probe, sizes, own_file):
-    """Lines run by `name` at each size, or the error that stopped the probe."""
+def _probe(namespace, name, probe, ranges, own_file):
+    """Lines run by `name` as each dimension of its probe grows, or the error that stopped the probe.
+
+    `ranges` maps each probe parameter to its sizes, smallest first; while one dimension grows, the
+    others stay at their smallest size.
+    """
     import numpy as np
     import torch
     import torch.nn as nn
@@ -77,11 +84,15 @@ def _probe(namespace, name, probe, sizes, own_file):
     try:
         function = _resolve(namespace, name)
         make_args = eval(probe, scope)  # noqa: S307 - the probe comes from the instructor's notebook
-        _count_lines(function, make_args(sizes[0]), own_file)  # warm-up: first calls may set up caches
-        counts = [_count_lines(function, make_args(size), own_file) for size in sizes]
+        base = {dimension: sizes[0] for dimension, sizes in ranges.items()}
+        _count_lines(function, make_args(**base), own_file)  # warm-up: first calls may set up caches
+        found = {}
+        for dimension, sizes in ranges.items():
+            counts = [_count_lines(function, make_args(**dict(base, **{dimension: size})), own_file) for size in sizes]
+            found[dimension] = {"sizes": list(sizes), "lines": counts}
     except BaseException as error:  # noqa: BLE001 - any failure is reported, never raised
         return {"error": f"{type(error).__name__}: {error}"[:300]}
-    return {"sizes": list(sizes), "lines": counts}
+    return {"dimensions": found}
 
 
 def _integrity(namespace, protected, own_file):

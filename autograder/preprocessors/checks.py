@@ -206,18 +206,20 @@ def _same_object(node, alias, expected: tuple[str, str | None]) -> bool:
 class AddRuntimeChecks(NbGraderPreprocessor):
     """Append the cell that probes NO LOOPS functions and checks integrity inside the kernel."""
 
-    probe_sizes = List(Int(), default_value=[4, 32], help="The two input sizes of each loop probe.").tag(config=True)
+    probe_sizes = List(
+        Int(), default_value=[4, 32], minlen=2, maxlen=2,
+        help="The small and large size of each probe dimension a declaration does not size.",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         state = _state(resources)
         facts = state.get("facts") or source_facts(resources)
         marker = f"AUTOGRADER-{secrets.token_hex(8)}"
         state["marker"] = marker
-        specs = {f.name: f.probe for f in facts.declared}
-        source = (
-            Path(kernel_checks.__file__).read_text()
-            + f"\nrun_checks({specs!r}, {facts.protected!r}, {marker!r}, sizes={tuple(self.probe_sizes)!r})\n"
-        )
+        default = tuple(self.probe_sizes)
+        specs = {f.name: (f.probe, {d: list(f.size_range(d, default)) for d in f.dimensions}) for f in facts.declared}
+        call = f"\nrun_checks({specs!r}, {facts.protected!r}, {marker!r})\n"
+        source = Path(kernel_checks.__file__).read_text() + call
         cell = NotebookNode(cell_type="code", source=source, outputs=[], execution_count=None,
                             metadata={"autograder": RUNTIME_CELL}, id=RUNTIME_CELL)
         nb.cells.append(cell)
@@ -251,12 +253,13 @@ class CollectRuntimeChecks(NbGraderPreprocessor):
             if "error" in result:
                 events.record(resources, events.PROBE_FAILED, f"{name}: {result['error']}")
                 continue
-            (small, large), (lines_small, lines_large) = result["sizes"], result["lines"]
-            if lines_large > lines_small:
-                violations.setdefault(name, []).append(
-                    f"`{name}` must not loop: it ran {lines_small} lines of your code for an input of size "
-                    f"{small} but {lines_large} for size {large}, so it iterates over its input"
-                )
+            for dimension, found in result["dimensions"].items():
+                (small, large), (lines_small, lines_large) = found["sizes"], found["lines"]
+                if lines_large > lines_small:
+                    violations.setdefault(name, []).append(
+                        f"`{name}` must not loop: it ran {lines_small} lines of your code with {dimension} = "
+                        f"{small} but {lines_large} with {dimension} = {large}, so it iterates over its input"
+                    )
         return nb, resources
 
 

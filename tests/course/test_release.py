@@ -77,7 +77,12 @@ def test_declarations_name_defined_functions_and_graded_cells(path):
     ("source", "error"),
     [
         ("NO_LOOPS = {'f': {'guards': ['a']}}", "needs a 'guards' list and a 'probe' string"),
-        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'lambda a, b: a'}}", "one-argument lambda"),
+        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'lambda *a: a'}}", "plain size parameters"),
+        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'lambda n=3: n'}}", "plain size parameters"),
+        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'print'}}", "plain size parameters"),
+        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'lambda n: ('}}", "does not parse"),
+        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'lambda n: n', 'sizes': {'k': [2, 9]}}}", "no probe parameter"),
+        ("NO_LOOPS = {'f': {'guards': ['a'], 'probe': 'lambda n: n', 'sizes': {'n': [9, 2]}}}", "1 <= small < large"),
         ("NO_LOOPS = dict(f=1)", "literal dict"),
         ("LOOPS = {}", "does not assign NO_LOOPS"),
     ],
@@ -95,3 +100,12 @@ def test_figure_cells_show_with_show_figures_so_grading_skips_rendering(path):
               if cell.cell_type == "code" and "plt.show()" in cell.source]
     assert not direct, (f"{path.name}: cells {direct} call plt.show(); end them with show_figures() "
                         "(course.display), which closes the figures undrawn while the notebook is graded")
+
+
+def test_a_probe_names_each_input_dimension_and_may_size_it():
+    cell = nbformat.v4.new_code_cell(
+        "NO_LOOPS = {'mean_iou': {'guards': ['g'], 'probe': 'lambda n, k: (n, k)', 'sizes': {'k': [2, 12]}}}")
+    cell.metadata["nbgrader"] = {"grade_id": "no_loops_declaration", "locked": True}
+    (declared,) = read_declaration(nbformat.v4.new_notebook(cells=[cell]))
+    assert declared.dimensions == ("n", "k")
+    assert declared.size_range("k", (4, 32)) == (2, 12) and declared.size_range("n", (4, 32)) == (4, 32)
