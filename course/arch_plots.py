@@ -7,7 +7,7 @@ shortcuts, no strides), and no exercise is solved here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,43 +39,54 @@ class _DemoBlock(nn.Module):
         return F.relu(out + x if self.residual else out)
 
 
-def demo_stack(depth: int, *, residual: bool, batch_norm: bool, width: int = 16, in_channels: int = 3,
-               num_classes: int = 10) -> nn.Sequential:
+def demo_stack(depth: int, *, residual: bool = True, batch_norm: bool = True, width: int = 16, in_channels: int = 3,
+               num_classes: int = 10, block: Callable[[int], nn.Module] | None = None) -> nn.Sequential:
     """A stem conv, (depth - 2) / 2 blocks of two 3x3 convs, global pooling and a linear layer.
 
     `depth` counts the conv and linear layers (the way the ResNet paper counts), so it must be even.
-    Weights use PyTorch's default initialisation.
+    The blocks are plain or residual (`residual`, `batch_norm`), or made by `block(width)` when it is
+    given (a pre-activation block, say); the stack then ends with BatchNorm and ReLU before the
+    pooling, as pre-activation networks do. Weights use PyTorch's default initialisation.
     """
     if depth < 4 or depth % 2:
         raise ValueError(f"depth must be an even number >= 4, got {depth}")
-    blocks = [_DemoBlock(width, residual, batch_norm) for _ in range((depth - 2) // 2)]
+    count = (depth - 2) // 2
+    if block is None:
+        body = [nn.ReLU(), *(_DemoBlock(width, residual, batch_norm) for _ in range(count))]
+    else:
+        body = [*(block(width) for _ in range(count)), nn.BatchNorm2d(width), nn.ReLU()]
     return nn.Sequential(
         nn.Conv2d(in_channels, width, 3, padding=1),
-        nn.ReLU(),
-        *blocks,
+        *body,
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         nn.Linear(width, num_classes),
     )
 
 
-def first_layer_gradient_norms(depths: Sequence[int], *, batch_norm: bool, width: int = 16, image_size: int = 16,
-                               batch: int = 16, seed: int = 0) -> dict[str, list[float]]:
-    """Norm of the loss gradient at the first conv's weight, at initialisation, plain vs residual.
+def first_layer_gradient_norms(depths: Sequence[int], *, batch_norm: bool, kinds: Sequence[str] = ("plain", "residual"),
+                               blocks: Mapping[str, Callable[[int], nn.Module]] | None = None, width: int = 16,
+                               image_size: int = 16, batch: int = 16, seed: int = 0) -> dict[str, list[float]]:
+    """Norm of the loss gradient at the first conv's weight, at initialisation, for each kind of stack.
 
-    For every depth, a plain and a residual stack (same seed, same weights) see the same random
-    batch with random labels; the cross-entropy is back-propagated once.
+    `kinds` are built-in stacks, "plain" and "residual" (with or without BatchNorm); `blocks` adds
+    one stack per entry (a name and a function width -> block). For every depth, each stack is built
+    from the same seed and sees the same random batch with random labels; the cross-entropy is
+    back-propagated once.
     """
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, 3, image_size, image_size, generator=generator)
     y = torch.randint(0, 10, (batch,), generator=generator)
-    norms: dict[str, list[float]] = {"plain": [], "residual": []}
+    builtin = {"plain": {"residual": False}, "residual": {"residual": True}}
+    stacks: dict[str, dict] = {kind: builtin[kind] for kind in kinds}
+    stacks.update({name: {"block": factory} for name, factory in (blocks or {}).items()})
+    norms: dict[str, list[float]] = {kind: [] for kind in stacks}
     with one_thread():
         for depth in depths:
-            for kind in norms:
+            for kind, options in stacks.items():
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(seed)
-                    net = demo_stack(depth, residual=kind == "residual", batch_norm=batch_norm, width=width)
+                    net = demo_stack(depth, batch_norm=batch_norm, width=width, **options)
                 F.cross_entropy(net(x), y).backward()
                 norms[kind].append(float(net[0].weight.grad.norm()))
     return norms
@@ -115,11 +126,12 @@ def fit_random_labels(depths: Sequence[int], *, steps: int, width: int = 8, imag
 
 
 def plot_gradient_norms(depths: Sequence[int], panels: Mapping[str, Mapping[str, Sequence[float]]]):
-    """One log-scale panel per setting (e.g. without / with BatchNorm): gradient norm vs depth."""
+    """One log-scale panel per setting (e.g. without / with BatchNorm): gradient norm vs depth, one line per kind."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    styles = ("o-", "s-", "^-", "d-")
     for ax, (title, norms) in zip(axes[0], panels.items(), strict=True):
-        for kind, style in (("plain", "o-"), ("residual", "s-")):
-            values = np.maximum(np.asarray(norms[kind], dtype=float), 1e-30)  # 0 cannot be drawn on a log axis
+        for (kind, values), style in zip(norms.items(), styles, strict=False):
+            values = np.maximum(np.asarray(values, dtype=float), 1e-30)  # 0 cannot be drawn on a log axis
             ax.semilogy(depths, values, style, label=kind)
         ax.set_xlabel("depth (conv + linear layers)")
         ax.set_ylabel("gradient norm at the first conv")
@@ -145,29 +157,6 @@ def plot_loss_curves(curves: Mapping[str, Sequence[float]], *, smooth: int = 10,
     ax.set_ylabel(f"training loss ({smooth}-step average)")
     ax.legend(ncol=2, fontsize=9)
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def plot_family(rows: Sequence[Mapping]):
-    """MACs vs parameters (log-log) of several networks; a bubble's area grows with the depth."""
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    params = np.array([r["params"] for r in rows], dtype=float)
-    macs = np.array([r["MACs"] for r in rows], dtype=float)
-    depth = np.array([r["depth"] for r in rows], dtype=float)
-    ax.scatter(params / 1e6, macs / 1e9, s=12 * depth, alpha=0.45, c=np.log(depth), cmap="viridis",
-               edgecolors="k", linewidths=0.6)
-    # Neighbours along the x axis get their labels above and below alternately, so that they do not overlap.
-    for rank, index in enumerate(np.argsort(params)):
-        row = rows[index]
-        ax.annotate(f"{row['name']} ({row['depth']})", (params[index] / 1e6, macs[index] / 1e9),
-                    textcoords="offset points", xytext=(7, 6 if rank % 2 == 0 else -13), fontsize=8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("parameters (millions)")
-    ax.set_ylabel("multiply-accumulates per 224x224 image (billions)")
-    ax.set_title("Architectures by size and compute (bubble area ~ depth, in brackets)", fontsize=10)
-    ax.grid(True, which="both", alpha=0.25)
     fig.tight_layout()
     return fig
 
@@ -221,5 +210,114 @@ def plot_search(history: Mapping, best: torch.Tensor, choices: Sequence[Sequence
                           fontsize=7)
             ax.set_title(f"step {moment}: {name}", fontsize=8)
     fig.suptitle("REINFORCE: the policy sharpens on the best architecture (framed in red)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def effective_field(layers: Sequence[tuple[int, int, int]], *, size: int = 41, channels: int = 8, trials: int = 8,
+                    seed: int = 0) -> torch.Tensor:
+    """Mean |d y / d x| of one central output unit over a size x size input: an effective receptive field.
+
+    A stack of random convs (He-normal weights, `channels` channels, no bias) with a ReLU between
+    layers, as in Luo et al.'s "random weights" experiments; each trial draws new weights and a new
+    Gaussian input. The map is summed over input channels and averaged over trials.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    total = torch.zeros(size, size)
+    for _ in range(trials):
+        x = torch.randn(1, channels, size, size, generator=generator, requires_grad=True)
+        y = x
+        for index, (kernel, stride, dilation) in enumerate(layers):
+            weight = torch.randn(channels, channels, kernel, kernel, generator=generator)
+            y = F.conv2d(y, weight * (2 / (channels * kernel * kernel)) ** 0.5, stride=stride, dilation=dilation)
+            if index < len(layers) - 1:
+                y = F.relu(y)
+        if y.shape[-1] < 1:
+            raise ValueError(f"input size {size} is too small for this stack")
+        centre = y.shape[-1] // 2
+        (grad,) = torch.autograd.grad(y[0, 0, centre, centre], x)
+        total += grad.abs().sum(1)[0]
+    return total / trials
+
+
+def spread(field: torch.Tensor) -> float:
+    """Standard deviation, in pixels, of a gradient map read as a distribution over its rows."""
+    weights = field.double().sum(1)
+    weights = weights / weights.sum()
+    rows = torch.arange(len(weights), dtype=torch.float64)
+    mean = (weights * rows).sum()
+    return float((weights * (rows - mean) ** 2).sum().sqrt())
+
+
+def plot_effective_fields(fields: Mapping[str, torch.Tensor], theoretical: Mapping[str, int]):
+    """Heat maps of effective receptive fields, each with its theoretical receptive field framed."""
+    fig, axes = plt.subplots(1, len(fields), figsize=(3.2 * len(fields), 3.5), squeeze=False)
+    for ax, (title, field) in zip(axes[0], fields.items(), strict=True):
+        size, extent = field.shape[-1], theoretical[title]
+        ax.imshow((field / field.max()).numpy(), cmap="magma", vmin=0, vmax=1)
+        corner = (size - extent) / 2 - 0.5
+        ax.add_patch(plt.Rectangle((corner, corner), extent, extent, fill=False, edgecolor="C0", linewidth=1.2))
+        ax.set_title(f"{title}\nstd {spread(field):.2f} px, field {extent}x{extent}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("Effective receptive fields (random weights, ReLU); the blue square is the theoretical one",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def channel_reach(function: Callable[[torch.Tensor], torch.Tensor], channels: int) -> torch.Tensor:
+    """|d output channel / d input channel| of a channel-mixing function, a (C_out, C_in) matrix.
+
+    Evaluated on one random 1x1 input, which is enough for 1x1 convolutions and channel shuffles:
+    entry [o, i] is 0 exactly when input channel i cannot reach output channel o.
+    """
+    x = torch.randn(1, channels, 1, 1, generator=torch.Generator().manual_seed(0))
+    jacobian = torch.autograd.functional.jacobian(function, x)
+    return jacobian.reshape(-1, channels).abs()
+
+
+def plot_channel_reach(maps: Mapping[str, torch.Tensor]):
+    """One black-and-white map per module: which input channels (columns) reach which outputs (rows)."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(3.4 * len(maps), 3.6), squeeze=False)
+    for ax, (title, reach) in zip(axes[0], maps.items(), strict=True):
+        ax.imshow((reach > 0).float().numpy(), cmap="Greys", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("input channel")
+        ax.set_ylabel("output channel")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_cost(rows: Sequence[Mapping]):
+    """ImageNet top-1 accuracy against multiply-accumulates and against parameters (log x axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, key, label in ((axes[0], "MACs", "multiply-accumulates per 224x224 image (billions)"),
+                           (axes[1], "params", "parameters (millions)")):
+        scale = 1e9 if key == "MACs" else 1e6
+        for index, row in enumerate(rows):
+            ax.scatter(row[key] / scale, row["top1"], color=f"C{index % 10}", edgecolors="k", linewidths=0.5)
+            ax.annotate(row["name"], (row[key] / scale, row["top1"]), textcoords="offset points", xytext=(5, 4),
+                        fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("ImageNet top-1 accuracy (%)")
+        ax.grid(True, which="both", alpha=0.25)
+    fig.suptitle("Accuracy against cost (accuracies: torchvision's weights, or the paper where marked *)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mixing_costs(sizes: Sequence[int], costs: Mapping[str, Sequence[float]], *, channels: int):
+    """Multiply-accumulates of one token-mixing layer against the side of its feature map (log-log)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for name, values in costs.items():
+        ax.loglog(sizes, np.asarray(values, dtype=float), "o-", markersize=3, label=name)
+    ax.set_xlabel("side of the feature map (tokens per row)")
+    ax.set_ylabel("multiply-accumulates of one layer")
+    ax.set_title(f"Mixing information across an s x s map of {channels} channels", fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,7 +1,7 @@
-"""Measurements and checks on whole networks: parameters, depth, state-dict layouts.
+"""Measurements and checks on whole networks: parameters, depth, memory kept for backward, layouts.
 
-Presentation and testing aids for the architectures notebook; no exercise is solved here (MACs are
-an exercise, `count_macs`, and live in the notebook).
+Presentation and testing aids for the architectures notebook; no exercise is solved here (MACs and
+activations are exercises, `count_macs` and `count_activations`, and live in the notebook).
 """
 
 from __future__ import annotations
@@ -110,4 +110,70 @@ def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
             if module.affine:
                 module.weight.copy_(torch.empty(shape, device="cpu").uniform_(0.5, 1.5, generator=generator))
                 module.bias.copy_(torch.empty(shape, device="cpu").uniform_(-0.2, 0.2, generator=generator))
+    return model
+
+
+def saved_tensor_bytes(model: nn.Module, x: torch.Tensor) -> int:
+    """Bytes autograd keeps for the backward pass of one forward pass `model(x)`.
+
+    Counts, once each, the storages of the tensors the forward pass saves for backward
+    (`torch.autograd.graph.saved_tensors_hooks`), leaving out the model's own parameters and buffers,
+    which exist whether or not one trains. Run it in train mode on real tensors (not "meta": meta
+    tensors have no storage to tell apart); `x` need not require grad.
+    """
+    own = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+    kept: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in own:
+            kept[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(x)
+    return int(sum(kept.values()))
+
+
+@torch.no_grad()
+def load_in_order(model: nn.Module, reference: nn.Module) -> nn.Module:
+    """Copy `reference`'s state_dict into `model` tensor by tensor, in registration order (in place).
+
+    For modules whose names are free but whose tensors must match another implementation's one to
+    one (same count, same shapes, same order). Raises an AssertionError saying where they part.
+    """
+    ours, theirs = model.state_dict(), reference.state_dict()
+    if len(ours) != len(theirs):
+        raise AssertionError(f"{type(model).__name__} has {len(ours)} tensors in its state_dict, "
+                             f"{type(reference).__name__} has {len(theirs)}: {list(ours)} vs {list(theirs)}")
+    for (name, tensor), (their_name, value) in zip(ours.items(), theirs.items(), strict=True):
+        if tensor.shape != value.shape:
+            raise AssertionError(f"tensor {name} has shape {tuple(tensor.shape)}, but the matching tensor "
+                                 f"{their_name} has shape {tuple(value.shape)}: register the layers in order")
+        tensor.copy_(value)
+    return model
+
+
+@torch.no_grad()
+def materialize(model: nn.Module, *, device: torch.device | str = "cpu", seed: int = 0) -> nn.Module:
+    """Give a model built on the meta device real tensors with seeded random values, quickly; return it.
+
+    Weights get a zero-mean Gaussian of variance 1 / fan_in (fan_in: the elements of one output unit's
+    weights), one-dimensional parameters uniform values in [-0.1, 0.1], BatchNorm layers random
+    statistics and affine parameters (`randomize_batchnorm`), other buffers zeros. Much faster than the
+    modules' own initialisation, for tests and measurements where any values will do; not for models
+    whose buffers hold indices (Swin's relative positions, say).
+    """
+    model = model.to_empty(device=device)
+    generator = torch.Generator().manual_seed(seed)
+    for parameter in model.parameters():
+        values = torch.empty(parameter.shape)
+        if parameter.dim() > 1:
+            values.normal_(0.0, parameter[0].numel() ** -0.5, generator=generator)
+        else:
+            values.uniform_(-0.1, 0.1, generator=generator)
+        parameter.copy_(values)
+    for buffer in model.buffers():
+        buffer.zero_()
+    randomize_batchnorm(model, seed=seed)
     return model

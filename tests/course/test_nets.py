@@ -5,7 +5,16 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from course.nets import assert_same_layout, count_params, one_thread, randomize_batchnorm, weight_depth
+from course.nets import (
+    assert_same_layout,
+    count_params,
+    load_in_order,
+    materialize,
+    one_thread,
+    randomize_batchnorm,
+    saved_tensor_bytes,
+    weight_depth,
+)
 
 
 def test_count_params_with_and_without_batchnorm():
@@ -73,3 +82,46 @@ def test_one_thread_restores_the_thread_count_even_after_an_error():
         assert torch.get_num_threads() == 1
         raise RuntimeError("inside")
     assert torch.get_num_threads() == before
+
+
+def test_saved_tensor_bytes_counts_what_backward_keeps_once_and_no_parameters():
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    x = torch.randn(2, 3, 8, 8)
+    assert saved_tensor_bytes(conv, x) == x.numel() * 4, "a conv keeps its input (its weight is a parameter)"
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(4, 4, 3, padding=1))
+    # the first conv keeps x; the in-place ReLU keeps its output, which the second conv keeps too: one copy
+    assert saved_tensor_bytes(net, x) == (x.numel() + 2 * 4 * 8 * 8) * 4
+    with torch.no_grad():
+        assert saved_tensor_bytes(net, x) == 0, "nothing is kept without autograd"
+
+
+def test_load_in_order_copies_tensors_by_position_and_names_a_mismatch():
+    reference = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
+
+    class Renamed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Conv2d(3, 4, 1)
+            self.norm = nn.BatchNorm2d(4)
+
+    ours = load_in_order(Renamed(), randomize_batchnorm(reference, seed=1))
+    assert torch.equal(ours.first.weight, reference[0].weight)
+    assert torch.equal(ours.norm.running_var, reference[1].running_var)
+    with pytest.raises(AssertionError, match="shape"):
+        load_in_order(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), reference)
+    with pytest.raises(AssertionError, match="tensors"):
+        load_in_order(nn.Conv2d(3, 4, 1), reference)
+
+
+def test_materialize_gives_a_meta_model_seeded_real_values_quickly():
+    with torch.device("meta"):
+        first, second = torchvision.models.resnet18(), torchvision.models.resnet18()
+    first, second = materialize(first, seed=4), materialize(second, seed=4)
+    assert all(p.device.type == "cpu" for p in first.parameters())
+    pairs = zip(first.state_dict().values(), second.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    std = float(first.layer1[0].conv1.weight.detach().std())
+    assert abs(std / (64 * 9) ** -0.5 - 1) < 0.05, "weights drawn with variance 1 / fan_in"
+    assert bool((first.bn1.running_var >= 0.5).all()), "BatchNorm statistics randomised"
+    with torch.no_grad():
+        assert torch.isfinite(first.eval()(torch.randn(1, 3, 32, 32))).all()

@@ -7,6 +7,7 @@ n, or a solution with a hidden loop, would make that check unfair or blind; this
 before a release, with the grader's own line counter.
 """
 
+import ast
 import time
 
 import matplotlib
@@ -28,14 +29,37 @@ CELLS = "/notebook-cells"
 CHECKS_FILE = f"{CELLS}/checks"
 
 
+def defines_only(source: str) -> bool:
+    """Whether a cell only gives definitions (functions, classes, imports, literal constants) that solutions use."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+
+    def definition(node: ast.stmt) -> bool:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            return True
+        if isinstance(node, ast.Assign):
+            try:
+                ast.literal_eval(node.value)
+            except ValueError:
+                return False
+            return True
+        return False
+
+    return bool(body) and all(definition(node) for node in body)
+
+
 def solution_namespace(notebook: nbformat.NotebookNode) -> dict:
-    """Run the setup and declaration cells and every solution cell (definitions only, no tests)."""
+    """Run the setup and declaration cells, every solution cell and the given definitions they use (no tests)."""
     namespace: dict = {"__name__": "__probe__"}
     threads = torch.get_num_threads()  # a setup cell may change it for its kernel; not for this process
     try:
         for index, cell in enumerate(notebook.cells):
-            solution = cell.metadata.get("nbgrader", {}).get("solution")
-            if cell.cell_type != "code" or not (solution or grade_id(cell) in ("setup", "no_loops_declaration")):
+            meta = cell.metadata.get("nbgrader", {})
+            wanted = meta.get("solution") or grade_id(cell) in ("setup", "no_loops_declaration") or (
+                not meta and defines_only(cell.source))
+            if cell.cell_type != "code" or not wanted:
                 continue
             source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%"))
             exec(compile(source, f"{CELLS}/cell{index}", "exec"), namespace)  # noqa: S102 - our own notebook
