@@ -145,7 +145,8 @@ def load_in_order(model: nn.Module, reference: nn.Module) -> nn.Module:
     ours, theirs = model.state_dict(), reference.state_dict()
     if len(ours) != len(theirs):
         raise AssertionError(f"{type(model).__name__} has {len(ours)} tensors in its state_dict, "
-                             f"{type(reference).__name__} has {len(theirs)}: {list(ours)} vs {list(theirs)}")
+                             f"{type(reference).__name__} has {len(theirs)}: {list(ours)[:6]}... against "
+                             f"{list(theirs)[:6]}...")
     for (name, tensor), (their_name, value) in zip(ours.items(), theirs.items(), strict=True):
         if tensor.shape != value.shape:
             raise AssertionError(f"tensor {name} has shape {tuple(tensor.shape)}, but the matching tensor "
