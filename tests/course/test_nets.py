@@ -95,6 +95,18 @@ def test_saved_tensor_bytes_counts_what_backward_keeps_once_and_no_parameters():
         assert saved_tensor_bytes(net, x) == 0, "nothing is kept without autograd"
 
 
+def test_saved_tensor_bytes_keeps_batchnorm_statistics_and_max_pooling_positions():
+    # What the notebook says each layer keeps: a conv its input; a BatchNorm in train mode its input and the
+    # batch's mean and inverse standard deviation; an in-place ReLU its output, which the max pooling keeps
+    # too (one copy), with the int64 position of each maximum. An odd, non-square batch.
+    x = torch.randn(3, 2, 7, 10)
+    net = nn.Sequential(nn.Conv2d(2, 5, 3, padding=1), nn.BatchNorm2d(5), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+    net.train()
+    conv_out, pooled = 3 * 5 * 7 * 10, 3 * 5 * 3 * 5
+    expected = 4 * x.numel() + 4 * conv_out + 4 * 2 * 5 + 4 * conv_out + 8 * pooled
+    assert saved_tensor_bytes(net, x) == expected
+
+
 def test_load_in_order_copies_tensors_by_position_and_names_a_mismatch():
     reference = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
 
