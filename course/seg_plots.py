@@ -32,6 +32,7 @@ __all__ = [
     "plot_reconstructions",
     "plot_shapes",
     "plot_transposed_copies",
+    "plot_valid_taps",
     "seconds_per_call",
     "symbolic_combinations",
 ]
@@ -160,6 +161,28 @@ def plot_transposed_copies(a: torch.Tensor, kernel: torch.Tensor, copies: torch.
     kernel_text = ", ".join(f"{float(v):g}" for v in kernel)
     fig.suptitle(f"Transposed convolution, kernel [{kernel_text}], stride {stride}, padding {padding}: "
                  "one copy of the kernel per input value, shifted by the stride", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_valid_taps(rates: torch.Tensor, shares: Mapping[str, torch.Tensor], marks: Sequence[int] = ()):
+    """The share of an atrous kernel's valid taps against its rate, one line per feature-map size.
+
+    `shares` maps a label to the shares for `rates` (e.g. the notebook's valid_tap_share); `marks` draws a dashed line
+    at each of these rates (e.g. an ASPP's).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, share in shares.items():
+        ax.plot(rates.cpu().numpy(), share.detach().cpu().numpy(), marker=".", label=label)
+    for rate in marks:
+        ax.axvline(rate, color="0.5", linestyle="--", linewidth=1)
+    ax.axhline(1 / 9, color="0.7", linestyle=":", linewidth=1)
+    ax.text(float(rates.max()), 1 / 9, "centre tap only (1/9)", ha="right", va="bottom", fontsize=8, color="0.4")
+    ax.set_xlabel("atrous rate")
+    ax.set_ylabel("share of the 3x3 taps inside the map")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
