@@ -95,16 +95,27 @@ def test_the_same_seed_with_another_hue_jitter_gives_the_same_masks():
 
 def test_upright_squares_have_horizontal_and_vertical_sides():
     data = make_shapes(200, seed=5, max_shapes=1, noise=0.0)
-    squares = data.masks == 2
+    squares = data.masks == 1
     has_square = squares.flatten(1).any(1)
     rows, cols = squares.any(2), squares.any(1)
     for i in torch.nonzero(has_square).flatten()[:20]:
         box = squares[i][rows[i]][:, cols[i]]
         assert box.all(), "an upright square, alone in its image, fills its bounding box"
     tilted = make_shapes(200, seed=5, max_shapes=1, noise=0.0, rotation=math.pi)
-    boxes_filled = [bool(tilted.masks[i][(tilted.masks[i] == 2).any(1)][:, (tilted.masks[i] == 2).any(0)].eq(2).all())
-                    for i in range(200) if (tilted.masks[i] == 2).any()]
+    boxes_filled = [bool(tilted.masks[i][(tilted.masks[i] == 1).any(1)][:, (tilted.masks[i] == 1).any(0)].eq(1).all())
+                    for i in range(200) if (tilted.masks[i] == 1).any()]
     assert sum(boxes_filled) < len(boxes_filled) / 2, "with rotation, most squares are tilted"
+
+
+def test_triangles_point_up_or_down():
+    data = make_shapes(300, seed=7, max_shapes=1, noise=0.0)
+    for k, wider in ((2, "bottom"), (3, "top")):
+        widths = (data.masks == k).sum(2).float()  # (n, H): each row's width of the class
+        rows = torch.nonzero(widths.sum(1)).flatten()[:30]
+        for i in rows:
+            filled = torch.nonzero(widths[i]).flatten()
+            top, bottom = widths[i, filled[: len(filled) // 3]].mean(), widths[i, filled[-(len(filled) // 3):]].mean()
+            assert (bottom > top) == (wider == "bottom"), f"{CLASSES[k]} should be wider at the {wider}"
 
 
 def test_class_weights_make_a_class_rare():
