@@ -56,15 +56,6 @@ def confusion_matrix_loop(pred, target, k, ignore_index=255):
     return torch.tensor(counts)
 
 
-def pixel_accuracy_loop(pred, target, ignore_index=255):
-    right = total = 0
-    for t, p in zip(target.flatten().tolist(), pred.flatten().tolist(), strict=True):
-        if t != ignore_index:
-            total += 1
-            right += t == p
-    return right / total if total else float("nan")
-
-
 def iou_per_class_loop(conf):
     k = conf.shape[0]
     rows = conf.tolist()
@@ -105,24 +96,6 @@ def soft_iou_loss_loop(probs, onehot, eps=1e-6):
             union += prow[c] + yrow[c] - prow[c] * yrow[c]
         ratios.append((inter + eps) / (union + eps))
     return torch.tensor(1 - sum(ratios) / k)
-
-
-def nearest_unpool_loop(x, factor=2):
-    h, w = x.shape[-2:]
-    out = x.new_zeros(*x.shape[:-2], h * factor, w * factor)
-    for i in range(h * factor):
-        for j in range(w * factor):
-            out[..., i, j] = x[..., i // factor, j // factor]
-    return out
-
-
-def bed_of_nails_unpool_loop(x, factor=2):
-    h, w = x.shape[-2:]
-    out = x.new_zeros(*x.shape[:-2], h * factor, w * factor)
-    for i in range(h):
-        for j in range(w):
-            out[..., i * factor, j * factor] = x[..., i, j]
-    return out
 
 
 def max_pool2d_with_indices_loop(x, kernel=2, stride=2):
@@ -202,6 +175,40 @@ def conv_transpose2d_loop(x, weight, bias=None, stride=1, padding=0, output_padd
     return out if bias is None else out + bias[:, None, None]
 
 
+def conv_cost_loop(height, width, channels, factors=None, kernel=3):
+    factors = [1] * (len(channels) - 1) if factors is None else list(factors)
+    macs = activations = 0
+    for c_in, c_out, f in zip(channels[:-1], channels[1:], factors, strict=True):
+        pixels = (height // f) * (width // f)
+        macs += pixels * kernel * kernel * c_in * c_out
+        activations += pixels * c_out
+    return {"macs": macs, "activations": activations}
+
+
+def sliding_window_macs_loop(height, width, channels, kernel=3):
+    window = 1 + (len(channels) - 1) * (kernel - 1)
+    per_window = conv_cost_loop(window, window, channels, kernel=kernel)["macs"]
+    total = 0
+    for _ in range(height * width):
+        total += per_window
+    whole = conv_cost_loop(height, width, channels, kernel=kernel)["macs"]
+    return {"window": window, "sliding_window": total, "fully_convolutional": whole}
+
+
+def valid_tap_share_loop(size, rates, kernel=3):
+    shares = []
+    for rate in torch.as_tensor(rates).tolist():
+        inside = 0
+        for i in range(size):
+            for j in range(size):
+                for a in range(kernel):
+                    for b in range(kernel):
+                        y, x = i + (a - kernel // 2) * rate, j + (b - kernel // 2) * rate
+                        inside += 0 <= y < size and 0 <= x < size
+        shares.append(inside / (size * size * kernel * kernel))
+    return torch.tensor(shares, dtype=torch.float64)
+
+
 # --- The comparisons --------------------------------------------------------------------------
 
 
@@ -226,7 +233,6 @@ def cases() -> list[Case]:
     ce_target[torch.rand(ce_target.shape, generator=g) < 0.1] = 255
     probs = torch.softmax(logits, 1)
     onehot = F.one_hot(torch.randint(0, 5, (4, 32, 32), generator=g), 5).permute(0, 3, 1, 2).float()
-    small = torch.randn(8, 16, 16, 16, generator=g)
     pool_in = torch.randn(8, 16, 32, 32, generator=g)
     pooled, where = F.max_pool2d(pool_in, 2, 2, return_indices=True)
     kernel = torch.randn(5, generator=g)
@@ -238,35 +244,49 @@ def cases() -> list[Case]:
     def bincount(p, t, k):
         return torch.bincount((t * k + p)[t != 255], minlength=k * k).reshape(k, k)
 
-    def accuracy(p, t):
-        counted = t != 255
-        return float((p[counted] == t[counted]).double().mean())
-
-    def one_hot_transposed_conv(x, factor):
-        nail = torch.zeros(1, 1, factor, factor)
-        nail[0, 0, 0, 0] = 1
-        n, c, h, w = x.shape
-        return F.conv_transpose2d(x.reshape(n * c, 1, h, w), nail, stride=factor).reshape(n, c, h * factor, w * factor)
-
     def conv1d_of_one_hots(k, n, s, p):
         return F.conv1d(torch.eye(n)[:, None], k[None, None], stride=s, padding=p)[:, 0].T  # X without padding columns
 
     def transposed1d(a, k, s, p):
         return F.conv_transpose1d(a[:, None], k[None, None], stride=s, padding=p)[:, 0]
 
+    def counted_macs(height, width, channels, factors=None, kernel=3):
+        macs, outputs = [], []
+
+        def hook(module, inputs, output):
+            macs.append(output.numel() * module.in_channels * kernel * kernel)
+            outputs.append(output.numel())
+
+        factors = [1] * (len(channels) - 1) if factors is None else factors
+        with torch.device("meta"):
+            x = torch.empty(1, channels[0], height, width)
+            for c_in, c_out, f in zip(channels[:-1], channels[1:], factors, strict=True):
+                conv = torch.nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
+                conv.register_forward_hook(hook)
+                x = conv(F.interpolate(x, size=(height // f, width // f)))
+        return {"macs": sum(macs), "activations": sum(outputs)}
+
+    def counted_tap_share(size, rates, kernel=3):
+        ones = torch.ones(1, 1, size, size, dtype=torch.float64)
+        weight = torch.ones(1, 1, kernel, kernel, dtype=torch.float64)
+        counts = [F.conv2d(ones, weight, padding=int(r) * (kernel // 2), dilation=int(r)).mean() for r in rates]
+        return torch.stack(counts) / kernel**2
+
+    stack = [3, 64, 64, 128, 128, 256, 256, 512, 512, 256, 256, 128, 128, 64, 64]
+    stack_factors = [1, 1, 2, 2, 4, 4, 8, 8, 4, 4, 2, 2, 1, 1]
     return [
+        Case("conv_cost", "224 x 224, 14 layers, 64-512 channels", (224, 224, stack, stack_factors),
+             "forward hooks on meta", counted_macs, conv_cost_loop),
+        Case("sliding_window_macs", "224 x 224, 14 layers", (224, 224, stack), "—", None, sliding_window_macs_loop),
+        Case("valid_tap_share", "28 x 28, rates 1-36", (28, torch.arange(1, 37)), "F.conv2d of ones", counted_tap_share,
+             valid_tap_share_loop),
         Case("confusion_matrix", "maps (8, 64, 64), K=4", (pred, target, 4), "torch.bincount", bincount,
              confusion_matrix_loop),
-        Case("pixel_accuracy", "maps (8, 64, 64)", (pred, target), "torch expression", accuracy, pixel_accuracy_loop),
         Case("iou_per_class", "confusion matrix 21x21", (conf,), "—", None, iou_per_class_loop),
         Case("mean_iou", "maps (8, 64, 64), K=4", (pred, target, 4), "—", None, mean_iou_loop),
         Case("pixel_cross_entropy", "logits (4, 5, 32, 32)", (logits, ce_target), "F.cross_entropy",
              lambda x, t: F.cross_entropy(x, t, ignore_index=255), pixel_cross_entropy_loop),
         Case("soft_iou_loss", "probs (4, 5, 32, 32)", (probs, onehot), "—", None, soft_iou_loss_loop),
-        Case("nearest_unpool", "x (8, 16, 16, 16), x2", (small, 2), "F.interpolate(nearest)",
-             lambda x, f: F.interpolate(x, scale_factor=f, mode="nearest"), nearest_unpool_loop),
-        Case("bed_of_nails_unpool", "x (8, 16, 16, 16), x2", (small, 2), "F.conv_transpose2d(one-hot kernel)",
-             one_hot_transposed_conv, bed_of_nails_unpool_loop),
         Case("max_pool2d_with_indices", "x (8, 16, 32, 32), 2x2/2", (pool_in, 2, 2), "F.max_pool2d",
              lambda x, k, s: F.max_pool2d(x, k, s, return_indices=True), max_pool2d_with_indices_loop),
         Case("max_unpool2d", "pooled (8, 16, 16, 16)", (pooled, where, (32, 32)), "F.max_unpool2d",
@@ -287,6 +307,8 @@ def cases() -> list[Case]:
 def _same(a, b) -> bool:
     if isinstance(a, tuple):
         return all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     a, b = torch.as_tensor(a).double(), torch.as_tensor(b).double()
     return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-4, equal_nan=True)
 

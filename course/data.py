@@ -1,15 +1,18 @@
-"""Generated data for the segmentation notebook: coloured shapes on noisy backgrounds, with masks.
+"""Generated data for the segmentation notebook: shapes on noisy backgrounds, with masks.
 
-Nothing is downloaded. `make_shapes` draws a seeded set of RGB images in memory, each with one to
-a few shapes (circles, squares, triangles) of random size, rotation and colour that may overlap
-and leave the frame, on a background with a colour gradient, plus pixel noise. Every image comes
-with an int64 mask of class indices (`CLASSES`).
+Nothing is downloaded. `make_shapes` draws a seeded set of RGB images in memory, each with one or
+a few shapes (squares, triangles pointing up, triangles pointing down) of random size and colour
+that may overlap, on a background with a colour gradient, plus pixel noise. Every image comes with
+an int64 mask of class indices (`CLASSES`).
 
-Colour is a strong but imperfect cue: each class has its own hue (circles red, squares green,
-triangles blue) give or take `hue_jitter`, shapes are more saturated than the background, and the
-noise blurs both. Where a pixel is, i.e. which shape it belongs to and how far it is from its
-edge, is what a network has to get right. With `hue_jitter=0.5` colour says nothing about the
-class and only the shapes do.
+By default the class of a shape is its *shape* and nothing else: every shape gets a random hue
+(`hue_jitter=0.5`), so the colour of a pixel says whether it belongs to a shape (shapes are
+saturated, the background is not) but not to which class. Deciding between a square and a
+triangle, or which way a triangle points, needs the pixel's context: the outline of the shape it
+lies in. With a small `hue_jitter` (e.g. 0.12) each class has its own hue (squares red, triangles
+pointing up green, triangles pointing down blue)
+and a network can classify pixels one at a time; the notebook trains on both to show the
+difference.
 
     >>> from course.data import make_shapes
     >>> data = make_shapes(500, size=32, seed=0)
@@ -33,11 +36,11 @@ __all__ = ["CLASSES", "SegmentationSet", "class_frequencies", "make_shapes"]
 
 log = logging.getLogger(__name__)
 
-CLASSES: tuple[str, ...] = ("background", "circle", "square", "triangle")
+CLASSES: tuple[str, ...] = ("background", "square", "triangle up", "triangle down")
 """Class names by index: 0 is the background, then one class per kind of shape."""
 
-# Shapes of similar area for the same size parameter r: a circle of radius r, a square of half side
-# r * sqrt(pi) / 2, an equilateral triangle of circumradius r * sqrt(4 pi / (3 sqrt 3)).
+# Shapes of the same area as a circle of radius r: a square of half side r * sqrt(pi) / 2, an
+# equilateral triangle of circumradius r * sqrt(4 pi / (3 sqrt 3)) (pointing up or down).
 _SQUARE_HALF_SIDE = math.sqrt(math.pi) / 2
 _TRIANGLE_CIRCUMRADIUS = math.sqrt(4 * math.pi / (3 * math.sqrt(3)))
 
@@ -100,23 +103,28 @@ def make_shapes(
     size: int | tuple[int, int] = 32,
     *,
     seed: int = 0,
-    max_shapes: int = 3,
-    radius: tuple[float, float] = (0.12, 0.26),
-    noise: float = 0.08,
-    gradient: float = 0.2,
-    hue_jitter: float = 0.12,
+    max_shapes: int = 2,
+    radius: tuple[float, float] = (0.18, 0.3),
+    noise: float = 0.03,
+    gradient: float = 0.1,
+    hue_jitter: float = 0.5,
+    rotation: float = 0.0,
+    centres: tuple[float, float] = (0.2, 0.8),
+    class_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> SegmentationSet:
-    """`n` images of coloured shapes with their segmentation masks, generated in memory.
+    """`n` images of shapes with their segmentation masks, generated in memory.
 
-    Each image has between 1 and `max_shapes` shapes (uniformly), each a circle, square or
-    triangle (uniformly), with a random centre (it may leave the frame a little), rotation, colour
-    and size; shapes drawn later cover earlier ones, and the mask shows the class of the shape on
-    top. A shape's hue is its class's (circle 0, square 1/3, triangle 2/3 of the hue circle) plus
-    a uniform offset in [-hue_jitter, hue_jitter]; its saturation is in [0.55, 1] and its value
-    in [0.5, 1]. The background has any hue, a saturation in [0, 0.35], a value in [0.2, 0.9],
-    and a linear gradient of amplitude `gradient` in a random direction (its sign drawn per RGB
-    channel). Gaussian noise of standard deviation `noise` is added, then values are clipped to
-    [0, 1].
+    Each image has between 1 and `max_shapes` shapes (uniformly), each a square, an equilateral
+    triangle pointing up or one pointing down (drawn with probabilities proportional to
+    `class_weights`), with a random centre, colour and size, and a rotation in
+    [-rotation, rotation] (0: squares stand on a side, triangles point straight up or down);
+    shapes drawn later cover earlier ones, and the mask shows the class of the shape on top.
+    A shape's hue is its class's (square 0, triangle up 1/3, triangle down 2/3 of the hue circle) plus
+    a uniform offset in [-hue_jitter, hue_jitter], so with the default 0.5 the hue is uniformly
+    random whatever the class; its saturation is in [0.75, 1] and its value in [0.5, 1]. The
+    background has any hue, a saturation in [0, 0.2], a value in [0.2, 0.9], and a linear
+    gradient of amplitude `gradient` in a random direction (its sign drawn per RGB channel).
+    Gaussian noise of standard deviation `noise` is added, then values are clipped to [0, 1].
 
     Args:
         n: number of images (>= 1).
@@ -124,10 +132,14 @@ def make_shapes(
         seed: seed of the generator; the same arguments always give the same tensors.
         max_shapes: the largest number of shapes per image (>= 1).
         radius: (smallest, largest) size of a shape, as a fraction of the shorter image side;
-            a circle's radius, or the radius of a circle of the same area for the other shapes.
+            the radius of a circle of the same area as the shape.
         noise: standard deviation of the pixel noise (0 for clean images).
         gradient: amplitude of the background's colour gradient across the image (0 for flat).
         hue_jitter: how far a shape's hue strays from its class's hue (0.5: colour is random).
+        rotation: the largest rotation of a shape, in radians (pi: any orientation).
+        centres: (lowest, highest) coordinate of a shape's centre, as a fraction of the image's
+            height and width; (0.2, 0.8) keeps most of every shape inside the frame.
+        class_weights: relative frequencies of squares, triangles pointing up and triangles pointing down.
 
     Returns:
         A SegmentationSet: images float32 (n, 3, H, W) in [0, 1], masks int64 (n, H, W) with
@@ -135,15 +147,24 @@ def make_shapes(
 
     Raises:
         ValueError: for n < 1, max_shapes < 1, a side under 4 pixels, a radius range that is not
-            0 < smallest <= largest, or a negative noise, gradient or hue_jitter.
+            0 < smallest <= largest, a centres range that is not lowest <= highest, negative
+            noise, gradient, hue_jitter or rotation, or class_weights that are not three
+            non-negative numbers with a positive sum.
     """
     height, width = (size, size) if isinstance(size, int) else size
     if n < 1 or max_shapes < 1 or min(height, width) < 4:
         raise ValueError(f"need n >= 1, max_shapes >= 1 and a size of at least 4 pixels; got {n}, {max_shapes}, {size}")
     if not 0 < radius[0] <= radius[1]:
         raise ValueError(f"radius must be a (smallest, largest) pair with 0 < smallest <= largest; got {radius}")
-    if min(noise, gradient, hue_jitter) < 0:
-        raise ValueError(f"noise, gradient and hue_jitter must be >= 0; got {noise}, {gradient}, {hue_jitter}")
+    if not centres[0] <= centres[1]:
+        raise ValueError(f"centres must be a (lowest, highest) pair; got {centres}")
+    if min(noise, gradient, hue_jitter, rotation) < 0:
+        raise ValueError(f"noise, gradient, hue_jitter and rotation must be >= 0; got {noise}, {gradient}, "
+                         f"{hue_jitter}, {rotation}")
+    weights = torch.as_tensor(class_weights, dtype=torch.float64)
+    if weights.shape != (len(CLASSES) - 1,) or bool((weights < 0).any()) or not float(weights.sum()) > 0:
+        raise ValueError(f"class_weights must be {len(CLASSES) - 1} non-negative numbers with a positive sum; "
+                         f"got {class_weights}")
     g = torch.Generator().manual_seed(seed)
 
     def uniform(*shape: int, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
@@ -153,15 +174,15 @@ def make_shapes(
     s = max_shapes
     count = torch.randint(1, s + 1, (n,), generator=g)
     present = torch.arange(s) < count[:, None]  # (n, s)
-    kind = torch.randint(1, len(CLASSES), (n, s), generator=g)
+    kind = 1 + torch.multinomial(weights, n * s, replacement=True, generator=g).reshape(n, s)
     r = uniform(n, s, low=radius[0] * side, high=radius[1] * side)
-    cy = uniform(n, s, low=-0.1 * height, high=1.1 * height)
-    cx = uniform(n, s, low=-0.1 * width, high=1.1 * width)
-    angle = uniform(n, s, high=2 * math.pi)
-    # Colours: each class has its hue (circles red, squares green, triangles blue) give or take
+    cy = uniform(n, s, low=centres[0] * height, high=centres[1] * height)
+    cx = uniform(n, s, low=centres[0] * width, high=centres[1] * width)
+    angle = uniform(n, s, low=-rotation, high=rotation)
+    # Colours: each class has its hue (squares red, triangles up green, triangles down blue) give or take
     # `hue_jitter`; shapes are saturated, the background (any hue) is not. Index 0 is the background.
     hue = torch.cat([uniform(n, 1), (kind - 1) / 3 + uniform(n, s, low=-hue_jitter, high=hue_jitter)], dim=1) % 1.0
-    saturation = torch.cat([uniform(n, 1, low=0.0, high=0.35), uniform(n, s, low=0.55, high=1.0)], dim=1)
+    saturation = torch.cat([uniform(n, 1, low=0.0, high=0.2), uniform(n, s, low=0.75, high=1.0)], dim=1)
     value = torch.cat([uniform(n, 1, low=0.2, high=0.9), uniform(n, s, low=0.5, high=1.0)], dim=1)
     rgb = _hsv_to_rgb(hue, saturation, value)  # (n, s + 1, 3)
     background, colour = rgb[:, 0], rgb[:, 1:]
@@ -176,15 +197,15 @@ def make_shapes(
     cos, sin = torch.cos(angle)[..., None, None], torch.sin(angle)[..., None, None]
     u, v = cos * dx + sin * dy, -sin * dx + cos * dy
     rr = r[..., None, None]
-    circle = u**2 + v**2 <= rr**2
     square = torch.maximum(u.abs(), v.abs()) <= _SQUARE_HALF_SIDE * rr
     inradius = _TRIANGLE_CIRCUMRADIUS * rr / 2
-    triangle = torch.ones_like(circle)
-    for k in range(3):  # the three sides' half-planes (library code, not an exercise)
+    up, down = torch.ones_like(square), torch.ones_like(square)
+    for k in range(3):  # the three sides' half-planes (library code, not an exercise); v grows downwards
         theta = 2 * math.pi * k / 3 + math.pi / 2
-        triangle &= math.cos(theta) * u + math.sin(theta) * v <= inradius
+        up &= math.cos(theta) * u + math.sin(theta) * v <= inradius
+        down &= math.cos(theta) * u - math.sin(theta) * v <= inradius
     kind_ = kind[..., None, None]
-    inside = torch.where(kind_ == 1, circle, torch.where(kind_ == 2, square, triangle)) & present[..., None, None]
+    inside = torch.where(kind_ == 1, square, torch.where(kind_ == 2, up, down)) & present[..., None, None]
 
     # Background with a linear gradient, then paint the shapes in order (later ones on top).
     ramp = torch.cos(direction)[:, None, None] * (xx / width - 0.5) + torch.sin(direction)[:, None, None] * (

@@ -97,12 +97,52 @@ def _sizes_of(declared, dimension: str) -> tuple[int, ...]:
     return SIZES if (small, large) == (SIZES[0], SIZES[-1]) else (small, large)
 
 
-def test_every_segmentation_function_of_sections_1_to_3_is_declared():
+def test_every_loop_free_segmentation_function_is_declared():
     declared = read_declaration(nbformat.read(SOURCE / "segmentation.ipynb", 4))
     assert {f.name for f in declared} == {
-        "confusion_matrix", "pixel_accuracy", "iou_per_class", "mean_iou", "pixel_cross_entropy", "soft_iou_loss",
-        "nearest_unpool", "bed_of_nails_unpool", "max_pool2d_with_indices", "max_unpool2d",
+        "conv_cost", "sliding_window_macs",
+        "confusion_matrix", "iou_per_class", "mean_iou", "pixel_cross_entropy", "soft_iou_loss",
+        "max_pool2d_with_indices", "max_unpool2d",
         "conv1d_matrix", "conv_transpose1d_via_matrix", "im2col", "conv2d_im2col", "conv_transpose2d",
+        "valid_tap_share",
     }
     for function in declared:
         assert function.guards == (f"seg_{function.name}_visible", f"seg_{function.name}_hidden")
+
+
+# What a loop could run over, per function: each must be a probe dimension, so a loop over it changes the line count.
+SEGMENTATION_DIMENSIONS = {
+    "conv_cost": {"n", "L"}, "sliding_window_macs": {"n", "L"},
+    "confusion_matrix": {"b", "n", "k"}, "iou_per_class": {"k"},
+    "mean_iou": {"b", "n", "k"}, "pixel_cross_entropy": {"b", "n", "k"}, "soft_iou_loss": {"b", "n", "k"},
+    "max_pool2d_with_indices": {"b", "n", "k"}, "max_unpool2d": {"b", "c", "n"},
+    "conv1d_matrix": {"n", "k"}, "conv_transpose1d_via_matrix": {"b", "n", "k"},
+    "im2col": {"b", "n", "k"}, "conv2d_im2col": {"b", "n", "k"}, "conv_transpose2d": {"b", "n", "k"},
+    "valid_tap_share": {"n", "r", "k"},
+}
+
+
+def test_segmentation_probes_grow_every_dimension_a_loop_could_run_over():
+    declared = {f.name: f for f in read_declaration(nbformat.read(SOURCE / "segmentation.ipynb", 4))}
+    for name, dimensions in SEGMENTATION_DIMENSIONS.items():
+        found = set(declared[name].dimensions)
+        assert found == dimensions, f"{name}: the probe grows {sorted(found)}, loops may run over {sorted(dimensions)}"
+
+
+@pytest.mark.parametrize("dimension", ["k", "b"])
+def test_a_loop_over_classes_or_the_batch_in_mean_iou_changes_the_line_count(dimension):
+    """The reviewer's case: a loop over the classes (or the images) of mean_iou, invisible to a probe of n alone."""
+    notebook = nbformat.read(SOURCE / "segmentation.ipynb", 4)
+    namespace = solution_namespace(notebook)
+    source = (
+        "def mean_iou(pred, target, num_classes, ignore_index=255):\n"
+        "    total = 0.0\n"
+        + ("    for c in range(num_classes):\n        total += 0.0\n" if dimension == "k" else
+           "    for image in pred:\n        total += 0.0\n")
+        + "    return float(iou_per_class(confusion_matrix(pred, target, num_classes, ignore_index)).nanmean())\n"
+    )
+    exec(compile(source, f"{CELLS}/looped", "exec"), namespace)  # noqa: S102 - a test's own code
+    (declared,) = [f for f in read_declaration(notebook) if f.name == "mean_iou"]
+    ranges = {d: _sizes_of(declared, d) for d in declared.dimensions}
+    found = _probe(namespace, "mean_iou", declared.probe, ranges, CHECKS_FILE)["dimensions"][dimension]
+    assert len(set(found["lines"])) > 1, f"a loop over {dimension} in mean_iou went unnoticed: {found}"

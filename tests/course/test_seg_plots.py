@@ -21,6 +21,7 @@ from course.seg_plots import (  # noqa: E402
     plot_reconstructions,
     plot_shapes,
     plot_transposed_copies,
+    plot_valid_taps,
     seconds_per_call,
     symbolic_combinations,
 )
@@ -104,6 +105,7 @@ def test_figures_draw():
         plot_boundary_accuracy({"UNet": data.masks}, data.masks),
         plot_reconstructions(data.images, data.images, n=2),
         plot_reconstructions(data.images, {"a": data.images, "b": data.images.flip(-1)}, n=3),
+        plot_valid_taps(torch.arange(1, 5), {"4x4": torch.tensor([0.6, 0.3, 0.2, 0.1])}, marks=(2, 3)),
     ]
     assert all(isinstance(f, plt.Figure) for f in figures)
     assert plot_curves({}) is None and plot_predictions(data.images, data.masks, {}, 4) is None

@@ -50,6 +50,14 @@ def test_training_is_deterministic_by_seed_and_learns():
     assert history.last("accuracy") > 0.6
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_seeded_run_repeats_exactly_with_one_or_two_threads(threads):
+    first, _ = run(steps=12, evaluate_every=12, threads=threads)
+    second, _ = run(steps=12, evaluate_every=12, threads=threads)
+    for a, b in zip(first.parameters(), second.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
 def test_threads_are_set_for_the_run_and_restored():
     seen = []
 
