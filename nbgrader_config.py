@@ -34,12 +34,16 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.OverwriteCells.add_missing_cells = True
-# Autograde: NO LOOPS and integrity checks around a guarded, sandboxed execution; then grades.
+# Autograde: NO LOOPS and integrity checks around a guarded, sandboxed execution; test cells scored from the
+# guard's verdicts; hidden-test text redacted and student HTML sanitized in every output; then grades.
 c.Autograde.autograde_preprocessors = [
     "autograder.preprocessors.CheckLoopsStatically",
     "autograder.preprocessors.ScanIntegrity",
     "autograder.preprocessors.AddRuntimeChecks",
     "autograder.preprocessors.GuardedExecute",
+    "autograder.preprocessors.ScoreTestCells",
+    "autograder.preprocessors.RedactHiddenTests",
+    "autograder.preprocessors.SanitizeOutputs",
     "autograder.preprocessors.CollectRuntimeChecks",
     "autograder.preprocessors.MarkLoopViolations",
     "nbgrader.preprocessors.IgnorePattern",
@@ -52,6 +56,8 @@ c.Autograde.autograde_preprocessors = [
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.preprocessors.HideHiddenTestTracebacks",
+    "autograder.preprocessors.RedactHiddenTests",
+    "autograder.preprocessors.SanitizeOutputs",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
@@ -65,3 +71,6 @@ c.GuardedExecute.max_output_bytes = 1_000_000  # output kept per cell while it r
 c.Sandbox.mode = "auto"  # bubblewrap when installed (no network, no course files), else a warning
 c.Sandbox.memory_limit = 6 * 2**30  # bytes of private memory per kernel
 c.Sandbox.file_size_limit = 2**30  # largest file a kernel may write
+c.Sandbox.preload = ["numpy", "torch", "torchvision", "matplotlib", "matplotlib.pyplot",
+                     "matplotlib_inline.backend_inline", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
+                     "course", "course.checks"]  # what the warm template imports before forking kernels

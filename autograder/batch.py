@@ -11,27 +11,25 @@ import logging
 import multiprocessing
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from .config import CoursePolicy, course_directory, load_config
+from .course import Course, CourseError  # noqa: F401 - re-exported for callers of batch
+from .files import fingerprint, student_id_problem
 from .grading import (
     Execution,
     GradingJob,
     assignment_notebooks,
     execute_submission,
-    fingerprint,
     save_submission,
     snapshot_gradebook,
-    submission_dir,
 )
-from .late import TieredLatePenalty, assess_lateness
-from .results import StudentResult, classify
+from .late import assess_lateness
+from .results import StudentResult, classify, refused, result_name
 
 log = logging.getLogger(__name__)
 
@@ -46,47 +44,6 @@ class BatchOptions:
     force: bool = False
     keep_work: bool = False
     progress: bool = True
-
-
-@dataclass
-class Course:
-    """Paths and policy of one assignment in one course directory."""
-
-    root: Path
-    assignment: str
-
-    def __post_init__(self):
-        self.config = load_config(self.root)
-        self.coursedir = course_directory(self.config)
-        self.policy = CoursePolicy(config=self.config)
-        self.plugin = TieredLatePenalty(config=self.config)
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports" / self.assignment
-
-    @property
-    def results(self) -> Path:
-        return self.reports / "results"
-
-    @property
-    def work(self) -> Path:
-        return self.reports / "work"
-
-    @property
-    def db_url(self) -> str:
-        return self.coursedir.db_url
-
-    def submission(self, student: str) -> Path:
-        return submission_dir(self.root, self.assignment, student)
-
-    def roster(self, only: Iterable[str] = ()) -> list[str]:
-        """Students with a submission folder or in the gradebook, or just `only`."""
-        wanted = set(only)
-        found = {p.parent.name for p in (self.root / "submitted").glob(f"*/{self.assignment}") if p.is_dir()}
-        with Gradebook(self.db_url) as gradebook:
-            found |= {s.id for s in gradebook.students}
-        return sorted(wanted or found)
 
 
 def resolve_devices(device: str) -> list[str]:
@@ -119,15 +76,16 @@ def grade_assignment(course: Course, options: BatchOptions) -> list[StudentResul
     """
     from .report import build_reports, generate_feedback
 
-    with Gradebook(course.db_url) as gradebook:
-        try:
-            gradebook.find_assignment(course.assignment)
-        except MissingEntry:
-            raise RuntimeError(f"{course.assignment} is not in the gradebook: run `autograder release "
-                               f"{course.assignment}` first") from None
+    course.check()
     notebooks = assignment_notebooks(course.db_url, course.assignment)
     students = course.roster(options.students)
-    todo, results = _plan(course, students, options.force)
+    results = {}
+    for student in [s for s in students if student_id_problem(s)]:  # never a path or a pattern of nbgrader's
+        results[student] = refused(student, course.assignment, student_id_problem(student))
+        results[student].save(course.results)
+        students.remove(student)
+    todo, kept = _plan(course, students, options.force)
+    results.update(kept)
     devices = resolve_devices(options.device)
     snapshot = course.work / "gradebook-snapshot.db"
     snapshot_gradebook(Path(course.db_url.removeprefix("sqlite:///")), snapshot)
@@ -160,7 +118,7 @@ def _plan(course: Course, students: list[str], force: bool) -> tuple[list[str], 
     """Students still to grade, and the results kept from earlier runs (same submission, not forced)."""
     todo, kept = [], {}
     for student in students:
-        path = course.results / f"{student}.json"
+        path = course.results / f"{result_name(student)}.json"
         if not force and path.exists():
             try:
                 previous = StudentResult.load(path)
@@ -181,7 +139,8 @@ def _save(course: Course, execution: Execution, keep_work: bool) -> StudentResul
     except Exception as error:  # noqa: BLE001 - reported as this student's error
         log.exception("saving grades of %s failed", execution.student)
         execution.crash = execution.crash or f"saving grades failed: {error}"
-    lateness = assess_lateness(folder, course.assignment, execution.student, course.policy, course.plugin)
+    lateness = assess_lateness(folder, course.assignment, execution.student, course.policy, course.plugin,
+                               course.due)
     result = classify(execution.student, course.assignment, execution, lateness, fingerprint(folder),
                       course.policy.zone)
     _keep_log(course, execution)
@@ -241,13 +200,15 @@ def _start_worker(slot, devices: list[str], course_root: str) -> None:
 
 
 def warm_up(course_root: str, device: str) -> None:
-    """Start this process's warm kernel template ahead of need (it imports torch in the background)."""
+    """Start this process's warm kernel template ahead of need (it imports the course's libraries meanwhile)."""
     from .config import load_config
-    from .sandbox import Sandbox, kernel_template, wants_gpu
+    from .sandbox.manager import wants_gpu
+    from .sandbox.manager import warm_up as start_template
+    from .sandbox.settings import Sandbox
 
     os.environ["COURSE_DEVICE"] = device
     try:
-        kernel_template(Sandbox(config=load_config(Path(course_root))), Path(course_root), wants_gpu())
+        start_template(Sandbox(config=load_config(Path(course_root))), wants_gpu())
     except Exception:  # noqa: BLE001 - a cold start is slower, not wrong
         log.exception("could not start a warm kernel template")
 

@@ -14,6 +14,18 @@ from .release import check_course, generate_release
 log = logging.getLogger("autograder")
 
 
+def _expected_failures() -> tuple[type[BaseException], ...]:
+    """What a course directory can get wrong: reported in one line and exit status 2, never a traceback."""
+    from .course import CourseError
+    from .late import ExtensionError, TimestampsFileError
+    from .release import ReleaseError
+
+    return (CourseError, ExtensionError, TimestampsFileError, ReleaseError, FileNotFoundError, ValueError)
+
+
+EXPECTED_FAILURES = _expected_failures()
+
+
 def _release(args: argparse.Namespace) -> int:
     root = find_course_root(args.course)
     released = generate_release(root, args.assignment)
@@ -52,6 +64,7 @@ def _report(args: argparse.Namespace) -> int:
     from .report import build_reports, load_results
 
     course = Course(find_course_root(args.course), args.assignment)
+    course.check()
     build_reports(course)
     return _print_grades(course, load_results(course))
 
@@ -150,7 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    return args.run(args)
+    try:
+        return args.run(args)
+    except EXPECTED_FAILURES as error:
+        if args.verbose:
+            raise
+        print(f"autograder {args.command}: error: {one_line(error)}", file=sys.stderr)
+        return 2
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":

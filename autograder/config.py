@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nbgrader.coursedir import CourseDirectory
-from traitlets import Dict, Unicode, validate
+from traitlets import Dict, Float, Unicode, validate
 from traitlets.config import Config, LoggingConfigurable
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -63,6 +63,23 @@ class CoursePolicy(LoggingConfigurable):
         "course root; a missing file means no extensions.",
     ).tag(config=True)
 
+    release_dates = Dict(
+        {},
+        help="When each assignment was released, e.g. {'assignment2': '2025-04-11 18:00:00'}: a submission "
+        "time before it is flagged for review.",
+    ).tag(config=True)
+
+    timestamps_file = Unicode(
+        "timestamps.csv",
+        help="CSV of authoritative submission times, as a learning-management system exports them "
+        "(student_id, timestamp, and optionally assignment), relative to the course root. A time listed "
+        "there is used instead of timestamp.txt, and a disagreement is flagged. A missing file means none.",
+    ).tag(config=True)
+
+    timestamp_tolerance = Float(
+        300.0, help="Seconds timestamp.txt may differ from the authoritative time before it is flagged."
+    ).tag(config=True)
+
     @validate("timezone")
     def _check_timezone(self, proposal):
         try:
@@ -75,17 +92,31 @@ class CoursePolicy(LoggingConfigurable):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def due_date(self, assignment: str) -> dt.datetime:
-        """The assignment's due date as an aware datetime; KeyError if none is configured."""
+    def due_date(self, assignment: str) -> dt.datetime | None:
+        """The configured due date as an aware datetime, or None when `due_dates` has none for it.
+
+        Any form nbgrader accepts is read: ISO-8601, `2015-02-01 23:59:00 America/Los_Angeles`, an offset
+        or UTC; a naive one is in the course's time zone. A date that cannot be read raises ValueError.
+        """
+        from .timestamps import TimestampError, parse_timestamp
+
         if assignment not in self.due_dates:
-            raise KeyError(f"no due date for {assignment!r} in CoursePolicy.due_dates ({CONFIG_FILE})")
-        due = dt.datetime.fromisoformat(str(self.due_dates[assignment]))
-        return due if due.tzinfo else due.replace(tzinfo=self.zone)
+            return None
+        text = str(self.due_dates[assignment])
+        try:
+            return parse_timestamp(text, self.zone)
+        except TimestampError as error:
+            raise ValueError(f"CoursePolicy.due_dates[{assignment!r}] in {CONFIG_FILE}: {error}") from error
+
+
+def course_file(policy: CoursePolicy, name: str) -> Path:
+    """A file the policy names, relative to the course root unless absolute."""
+    path = Path(name)
+    return path if path.is_absolute() else Path(policy.config.CourseDirectory.get("root", ".")) / path
 
 
 def extensions_path(policy: CoursePolicy) -> Path:
-    path = Path(policy.extensions_file)
-    return path if path.is_absolute() else Path(policy.config.CourseDirectory.get("root", ".")) / path
+    return course_file(policy, policy.extensions_file)
 
 
 def utc_naive(moment: dt.datetime) -> dt.datetime:

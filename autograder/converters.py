@@ -21,6 +21,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from traitlets import import_item
 
+from . import events
 from .config import CoursePolicy, utc_naive
 from .timestamps import TimestampError, read_timestamp_file
 
@@ -60,6 +61,24 @@ class ExecuteSubmission(Autograde):
         self.autograde_preprocessors = [p for p in self.autograde_preprocessors if not writes_grades(p)]
         self.notebook_events: dict[str, list] = defaultdict(list)
         self.loop_violations: dict[str, dict] = {}
+
+    def convert_single_notebook(self, notebook_filename) -> None:
+        """One notebook; a problem in it (metadata nbgrader rejects, a failing step) is reported for that
+        notebook, which then scores 0 like an unreadable one, and the student's other notebooks go on."""
+        try:
+            super().convert_single_notebook(notebook_filename)
+        except Exception as error:  # noqa: BLE001 - whatever it is, it is this notebook's problem
+            name = _stem(notebook_filename)
+            self.log.exception("grading %s failed", notebook_filename)
+            detail = " ".join(str(error).split())[:300] or type(error).__name__
+            self.notebook_events[name].append(
+                {"kind": events.NOTEBOOK_FAILED, "detail": f"could not be graded ({type(error).__name__}: {detail}): "
+                 "0 points for it", "cell": None, "grade_id": None, "data": {}})
+            for folder in (self.writer.build_directory,):
+                stale = Path(folder) / os.path.basename(notebook_filename)
+                if stale.exists():
+                    stale.unlink()
+            self._sanitizing = True
 
     def write_single_notebook(self, output, resources):
         state = resources.get("autograder", {})

@@ -133,6 +133,8 @@ def build_demo(course_root: Path, assignment: str, target: Path, cell_timeout: i
     shutil.copytree(course_root / "source" / assignment, target / "source" / assignment)
     generate_release(target, assignment)
     due = CoursePolicy(config=load_config(target)).due_date(assignment)
+    if due is None:
+        raise ValueError(f"the demo class needs a due date for {assignment} in CoursePolicy.due_dates")
 
     def stamp(hours: float) -> str:
         return (due + dt.timedelta(hours=hours)).isoformat(sep=" ")

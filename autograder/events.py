@@ -13,6 +13,7 @@ from typing import Any
 TIMEOUT = "timeout"  # a cell ran past its time limit and was interrupted
 NOTEBOOK_TIMEOUT = "notebook_timeout"  # the notebook ran past its total time limit
 KERNEL_DIED = "kernel_died"  # os._exit, a segfault, or the kernel was killed
+NOTEBOOK_FAILED = "notebook_failed"  # this notebook could not be graded (bad metadata, ...); the others were
 UNRESPONSIVE = "unresponsive"  # the kernel ignored an interrupt and was killed
 OUTPUT_TRUNCATED = "output_truncated"
 LOOP_VIOLATION = "loop_violation"
@@ -20,6 +21,7 @@ PROBE_FAILED = "probe_failed"  # the runtime loop probe could not call a declare
 TAMPERING = "tampering"  # code that may interfere with the tests: flagged for review
 CELLS_RESTORED = "cells_restored"  # test cells deleted, moved or duplicated and put back
 UNCONFINED = "unconfined"  # kernels ran without the bubblewrap sandbox
+UNGUARDED = "unguarded"  # the kernel ran without the integrity guard: scores come from outputs
 
 
 @dataclass

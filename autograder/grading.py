@@ -10,13 +10,14 @@ Nothing here raises for a bad submission: each problem becomes a reason in the s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import time
 import traceback
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from nbgrader.api import Gradebook
 from .cells import grade_id
 from .config import CoursePolicy, load_config
 from .converters import CourseDirectoryWithTimestamps, ExecuteSubmission, SaveSubmission
+from .files import UnsafeFile, entries, folder_problem, read_regular
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class Staging:
     repaired: dict[str, str] = field(default_factory=dict)
     strays: list[str] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)  # expected name -> the file that looks like it
+    refused: dict[str, str] = field(default_factory=dict)  # file -> why it was not read (a link, a FIFO, ...)
 
 
 @dataclass
@@ -82,45 +85,50 @@ def submission_dir(course_root: Path, assignment: str, student: str) -> Path:
     return course_root / "submitted" / student / assignment
 
 
-def fingerprint(folder: Path) -> str:
-    """A hash of every file handed in, so a resubmission is graded again on resume."""
-    digest = hashlib.sha256()
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(folder)).encode())
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
-
-
-def stage_submission(source: Path, target: Path, expected: dict[str, list[str]]) -> Staging:
+def stage_submission(source: Path, target: Path, expected: dict[str, list[str]], course_root: Path,
+                     handed_out: frozenset[str] = frozenset()) -> Staging:
     """Copy the gradable files of `source` into `target`, repairing what nbformat can repair.
 
-    `expected` maps each notebook name to its grade ids, which identify a renamed notebook.
+    Only regular files are read: a link, FIFO, device or folder named like a notebook is refused with a
+    reason, and so is a submission folder that is a link. `expected` maps each notebook name to its
+    grade ids, which identify a renamed notebook.
     """
     staging = Staging()
     target.mkdir(parents=True, exist_ok=True)
-    found = {p.name: p for p in source.iterdir()} if source.is_dir() else {}
+    problem = folder_problem(source, course_root / "submitted") if source.exists() or source.is_symlink() else ""
+    if problem:
+        staging.refused["(submission folder)"] = problem
+        staging.missing = list(expected)
+        return staging
+    found = entries(source) if source.is_dir() else {}
     for name in expected:
-        path = found.pop(f"{name}.ipynb", None)
-        if path is None:
+        entry = found.pop(f"{name}.ipynb", None)
+        if entry is None:
             staging.missing.append(name)
             continue
-        notebook, problem, repair = read_notebook(path)
+        notebook, problem, repair = read_notebook(source / entry.name)
         if notebook is None:
             staging.unreadable[name] = problem
             continue
+        if entry.links > 1:
+            staging.refused[entry.name] = "is hard-linked to another file (graded, for review)"
         if repair:
             staging.repaired[name] = repair
-        nbformat.write(notebook, target / path.name)
+        nbformat.write(notebook, target / entry.name)
         staging.present.append(name)
-    if TIMESTAMP in found:
-        shutil.copyfile(found.pop(TIMESTAMP), target / TIMESTAMP)
-    staging.strays = sorted(found)
+    stamp = found.pop(TIMESTAMP, None)
+    if stamp is not None:
+        try:
+            (target / TIMESTAMP).write_bytes(read_regular(source / TIMESTAMP, 4096))
+        except UnsafeFile as error:
+            staging.refused[TIMESTAMP] = str(error)
+    for name in handed_out:  # the release's own files (data, images): nbgrader puts the instructor's copy back
+        found.pop(name, None)
+    staging.strays = sorted(f"{n} ({e.kind})" if e.kind != "file" else n for n, e in found.items())
     for name in staging.missing:
-        for stray, path in found.items():
-            if stray.endswith(".ipynb") and _shares_grade_ids(path, set(expected[name])):
+        for stray, entry in found.items():
+            if entry.kind == "file" and stray.endswith(".ipynb") and _shares_grade_ids(source / stray,
+                                                                                          set(expected[name])):
                 staging.renamed[name] = stray
     return staging
 
@@ -128,7 +136,9 @@ def stage_submission(source: Path, target: Path, expected: dict[str, list[str]])
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:
     """(notebook, problem, repair): None and why if it cannot be read; what was repaired if it was."""
     try:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.reads(read_regular(path).decode("utf-8"), as_version=4)
+    except UnsafeFile as error:
+        return None, str(error).removeprefix(f"{path.name} "), ""
     except UnicodeDecodeError:
         return None, "is not UTF-8 text", ""
     except Exception as error:  # noqa: BLE001 - nbformat raises many kinds for broken files
@@ -137,13 +147,43 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:
         nbformat.validate(notebook)
         return notebook, "", ""
     except nbformat.ValidationError as error:
-        changes = nbformat.validator.normalize(notebook, repair_duplicate_cell_ids=True, strip_invalid_metadata=True)
-        try:
-            repaired = nbformat.from_dict(changes[1])
-            nbformat.validate(repaired)
-        except nbformat.ValidationError:
-            return None, f"is not a valid notebook: {error.message[:200]}", ""
-        return repaired, "", f"repaired: {error.message[:120]}"
+        first = error.message
+    repairs = repair_notebook(notebook)
+    try:
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        return None, f"is not a valid notebook: {(error.message or first)[:200]}", ""
+    return notebook, "", "repaired: " + "; ".join(repairs or [first[:120]])
+
+
+def repair_notebook(notebook: nbformat.NotebookNode) -> list[str]:
+    """Repair what editors commonly get wrong, in place: cell ids in a notebook older than nbformat 4.5
+    (it is upgraded), missing or duplicate ids, metadata the schema rejects. Returns what was done."""
+    repairs = []
+    if any("id" in cell for cell in notebook.cells) and notebook.get("nbformat_minor", 0) < 5:
+        repairs.append(f"cell ids in an nbformat 4.{notebook.get('nbformat_minor', 0)} notebook: upgraded to 4.5")
+        notebook.nbformat_minor = 5
+    if notebook.get("nbformat_minor", 0) >= 5:
+        seen: set[str] = set()
+        fixed = 0
+        for cell in notebook.cells:
+            cell_id = cell.get("id")
+            if not isinstance(cell_id, str) or not _CELL_ID.fullmatch(cell_id) or cell_id in seen:
+                fixed += 1
+                cell_id = uuid.uuid4().hex[:12]
+                cell["id"] = cell_id
+            seen.add(cell_id)
+        if fixed:
+            repairs.append(f"{fixed} missing, duplicate or invalid cell id{'s' if fixed > 1 else ''} replaced")
+    changes, repaired = nbformat.validator.normalize(notebook, strip_invalid_metadata=True)
+    if changes:
+        notebook.clear()
+        notebook.update(nbformat.from_dict(repaired))
+        repairs.append(f"{changes} metadata entr{'y' if changes == 1 else 'ies'} the schema rejects removed")
+    return repairs
+
+
+_CELL_ID = re.compile(r"[a-zA-Z0-9-_]{1,64}")
 
 
 def _shares_grade_ids(path: Path, grade_ids: set[str]) -> bool:
@@ -163,14 +203,16 @@ def execute_submission(job: GradingJob) -> dict:
     work.mkdir(parents=True)
     root = Path(job.course_root)
     staged = work / "submitted" / job.student / job.assignment
-    staging = stage_submission(submission_dir(root, job.assignment, job.student), staged, job.notebooks)
+    config = load_config(root)
+    handed_out = frozenset(relative.split(os.sep)[0] for relative in release_files(root, job.assignment, config))
+    staging = stage_submission(submission_dir(root, job.assignment, job.student), staged, job.notebooks, root,
+                               handed_out)
     result = Execution(job.student, staging, work_dir=str(work))
     shutil.copyfile(job.snapshot, work / "gradebook.db")
     os.environ["COURSE_DEVICE"] = job.device
-    config = load_config(root)
+    copy_release_files(root, work, job.assignment, config)  # nbgrader puts them next to the notebooks
     config.CourseDirectory.root = str(work)
     config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
-    config.GuardedExecute.course_root = str(root)
     if job.cell_timeout:
         config.Execute.timeout = job.cell_timeout
     with log_to(work / "grading.log"):
@@ -197,9 +239,11 @@ def save_submission(course_root: Path, assignment: str, execution: Execution) ->
     destination = course_root / "autograded" / execution.student / assignment
     shutil.rmtree(destination, ignore_errors=True)
     destination.mkdir(parents=True)
-    for path in sorted(executed.glob("*")) if executed.is_dir() else []:
-        if path.is_file():
-            shutil.copyfile(path, destination / path.name)
+    for path in sorted(executed.rglob("*")) if executed.is_dir() else []:
+        if path.is_file() and not path.is_symlink():
+            target = destination / path.relative_to(executed)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
     saved = sorted(p.stem for p in destination.glob("*.ipynb"))
     unreadable = set(execution.staging.unreadable) | (set(execution.staging.present) - set(saved))
     config = load_config(course_root)
@@ -210,6 +254,26 @@ def save_submission(course_root: Path, assignment: str, execution: Execution) ->
     if saved or unreadable or execution.staging.missing:
         with log_to(work / "grading.log"):
             saver.start()
+
+
+def release_files(course_root: Path, assignment: str, config) -> list[str]:
+    """The assignment's files besides notebooks (data, images, modules), relative to its source folder:
+    what nbgrader copies from source/ next to every student's notebooks before grading them."""
+    from nbgrader.utils import find_all_files
+
+    source = course_root / "source" / assignment
+    if not source.is_dir():
+        return []
+    ignore = list(config.CourseDirectory.get("ignore", [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]))
+    return sorted(os.path.relpath(path, source) for path in find_all_files(str(source), ignore + ["*.ipynb"])
+                  if not os.path.islink(path))
+
+
+def copy_release_files(course_root: Path, work: Path, assignment: str, config) -> None:
+    for relative in release_files(course_root, assignment, config):
+        target = work / "source" / assignment / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(course_root / "source" / assignment / relative, target)
 
 
 def snapshot_gradebook(db_path: Path, target: Path) -> None:

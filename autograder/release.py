@@ -55,9 +55,11 @@ def generate_release(root: Path, assignment: str) -> list[Path]:
 
 
 def _record_due_date(db_url: str, assignment: str, policy: CoursePolicy) -> None:
+    """The configured due date into the gradebook; without one, the gradebook's own is kept."""
     due = policy.due_date(assignment)
-    with Gradebook(db_url) as gradebook:
-        gradebook.update_or_create_assignment(assignment, duedate=utc_naive(due))
+    if due is not None:
+        with Gradebook(db_url) as gradebook:
+            gradebook.update_or_create_assignment(assignment, duedate=utc_naive(due))
 
 
 def fresh_release(root: Path, assignment: str, workdir: Path) -> Path:

@@ -20,9 +20,9 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import GenerateFeedback
 
-from .batch import Course
+from .course import Course
 from .grading import log_to
-from .late import assess_lateness
+from .late import assess_lateness, points_off
 from .results import MISSING, StudentResult
 
 log = logging.getLogger(__name__)
@@ -30,58 +30,78 @@ log = logging.getLogger(__name__)
 COLUMNS = [
     "student_id", "raw_score", "max_score", "submitted_at", "hours_late", "late_penalty_pct",
     "loop_violations", "final_score", "status", "flags",
+    "needs_manual_grading",  # after the contract's columns (shared/spec/autograder.md), which keep their places
 ]
 
 
 def load_results(course: Course) -> dict[str, StudentResult]:
-    return {p.stem: StudentResult.load(p) for p in sorted(course.results.glob("*.json"))}
+    results = (StudentResult.load(p) for p in sorted(course.results.glob("*.json")))
+    return {result.student_id: result for result in results}
 
 
 def grade_rows(course: Course, results: dict[str, StudentResult]) -> list[dict]:
-    """The grades.csv rows, with the late penalty recomputed on the gradebook's current scores."""
+    """The grades.csv rows, with the late penalty recomputed on the gradebook's current scores (manual
+    grades included) by the course's late plugin, notebook by notebook as nbgrader applies it."""
     rows = []
     with Gradebook(course.db_url) as gradebook:
         max_score = gradebook.find_assignment(course.assignment).max_score
         for student, result in sorted(results.items()):
-            raw, hours, percent, final = 0.0, "", "", ""
+            raw, hours, percent, final, pending = 0.0, "", "", "", 0.0
             try:
                 submission = gradebook.find_submission(course.assignment, student)
             except MissingEntry:
                 submission = None
             if submission is not None:
                 raw = float(submission.score)
+                pending = sum(float(grade.max_score) for notebook in submission.notebooks
+                              for grade in notebook.grades if grade.needs_manual_grade)
             if result.status == MISSING:
                 percent, final, hours = 0.0, 0.0, ""
+            elif result.refused:
+                pass
             else:
                 lateness = assess_lateness(course.submission(student), course.assignment, student, course.policy,
-                                           course.plugin)
+                                           course.plugin, course.due)
                 if lateness.penalty_percent is not None:
                     hours = round(lateness.hours_late, 2)
-                    percent = lateness.penalty_percent
-                    final = round(raw * (1 - percent / 100), 2)
-                if submission is not None:
-                    _update_penalties(submission, lateness.penalty_percent or 0.0)
+                    percent = round(lateness.penalty_percent, 2)
+                    taken = _update_penalties(submission, course, student, lateness.seconds_late)
+                    final = round(raw - taken, 2)
             rows.append({
                 "student_id": student, "raw_score": round(raw, 2), "max_score": round(float(max_score), 2),
                 "submitted_at": result.submitted_at, "hours_late": hours, "late_penalty_pct": percent,
                 "loop_violations": "; ".join(result.loop_violations), "final_score": final,
-                "status": result.status, "flags": "; ".join(result.flags),
+                "needs_manual_grading": round(pending, 2), "status": result.status, "flags": "; ".join(result.flags),
             })
         gradebook.db.commit()
     return rows
 
 
-def _update_penalties(submission, percent: float) -> None:
+def _update_penalties(submission, course: Course, student: str, seconds_late: float) -> float:
+    """Each notebook's penalty, as the plugin gives it, into the gradebook; returns their sum."""
+    if submission is None:
+        return 0.0
+    total = 0.0
     for notebook in submission.notebooks:
-        notebook.late_submission_penalty = notebook.score * percent / 100 if percent else None
+        taken = points_off(course.plugin, student, float(notebook.score), seconds_late)
+        notebook.late_submission_penalty = taken or None
+        total += taken
+    return total
 
 
 def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    """A CSV a spreadsheet opens safely: a text cell that would start a formula is quoted with a '."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
+
+
+def _inert(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def exercise_means(course: Course, students: list[str]) -> list[dict]:
@@ -189,7 +209,7 @@ def build_reports(course: Course, feedback_done: Collection[str] = (), feedback_
                for s, r in sorted(results.items())]
     write_csv(course.reports / "details.csv", details, ["student_id", "status", "reasons", "loop_violations", "flags"])
     failed = sorted({*feedback_failed, *generate_feedback(
-        course, [s for s, r in results.items() if r.status != MISSING and s not in feedback_done])})
+        course, [s for s, r in results.items() if r.status != MISSING and not r.refused and s not in feedback_done])})
     means = exercise_means(course, list(results))
     write_csv(course.reports / "exercise_means.csv", means, ["notebook", "grade_id", "max_score", "mean_score",
                                                               "students"])

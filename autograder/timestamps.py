@@ -77,12 +77,14 @@ def _naive(date: str, time: str, whole: str) -> dt.datetime:
 
 def read_timestamp_file(path: Path, zone: ZoneInfo) -> dt.datetime:
     """The moment recorded in a submission's timestamp.txt; TimestampError if missing or unreadable."""
+    from .files import UnsafeFile, read_regular
+
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise TimestampError(f"{path.name} is missing") from None
-    except OSError as error:
-        raise TimestampError(f"{path.name} cannot be read: {error}") from error
+        raw = read_regular(path, 4096)
+    except UnsafeFile as error:
+        if error.errno == 2:
+            raise TimestampError(f"{path.name} is missing") from None
+        raise TimestampError(str(error)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -9,7 +9,10 @@ from .checks import (
 )
 from .execute import GuardedExecute
 from .feedback import HideHiddenTestTracebacks
+from .redact import RedactHiddenTests
 from .repair import RepairCells
+from .sanitize import SanitizeOutputs
+from .scoring import ScoreTestCells
 
 __all__ = [
     "AddRuntimeChecks",
@@ -18,6 +21,9 @@ __all__ = [
     "GuardedExecute",
     "HideHiddenTestTracebacks",
     "MarkLoopViolations",
+    "RedactHiddenTests",
     "RepairCells",
+    "SanitizeOutputs",
     "ScanIntegrity",
+    "ScoreTestCells",
 ]

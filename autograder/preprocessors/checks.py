@@ -7,12 +7,8 @@ the NO LOOPS declaration and the imports of the locked cells. The submitted code
 from __future__ import annotations
 
 import ast
-import json
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -20,11 +16,12 @@ from traitlets import Int, List
 
 from course.loops import SourceDefinitions
 
-from .. import events, kernel_checks
+from .. import events
 from ..cells import add_error_output
 from ..declarations import DECLARATION_CELL, DeclarationError, LoopFreeFunction, parse_declaration
+from ..integrity import imported_names, integrity_findings, python_source
+from .execute import RUNTIME_CELL
 
-RUNTIME_CELL = "autograder_runtime_checks"
 LOOP_ENAME = "LoopViolation"
 
 
@@ -55,42 +52,15 @@ def source_facts(resources) -> SourceFacts:
     return facts
 
 
-def imported_names(source: str) -> dict[str, tuple[str, str | None]]:
-    """Names bound by the top-level imports of `source`: `np` -> ("numpy", None), ...
-
-    Imports inside functions (a test's local helpers) bind nothing in the notebook's namespace.
-    """
-    try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except SyntaxError:
-        return {}
-    names: dict[str, tuple[str, str | None]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    names[alias.asname] = (alias.name, None)
-                else:
-                    top = alias.name.split(".")[0]
-                    names[top] = (top, None)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                if alias.name != "*":
-                    names[alias.asname or alias.name] = (node.module, alias.name)
-    return names
-
-
 def code_cells(nb: NotebookNode):
     """(index, python source) of every code cell a student could have written or changed."""
-    transformer = TransformerManager()
     for index, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")) or meta.get("locked"):
             continue
-        try:
-            yield index, transformer.transform_cell(cell.source)
-        except Exception:  # noqa: BLE001 - IPython could not transform it: nothing to define
-            continue
+        source = python_source(cell.source)
+        if source is not None:
+            yield index, source
 
 
 def _state(resources) -> dict:
@@ -132,79 +102,12 @@ class ScanIntegrity(NbGraderPreprocessor):
             except SyntaxError:
                 continue
             for finding in integrity_findings(tree, facts.protected):
-                events.record(resources, events.TAMPERING, f"cell {index + 1}: {finding}", cell=index)
+                events.record(resources, events.TAMPERING, finding, cell=index)
         return nb, resources
 
 
-INTROSPECTION_ATTRIBUTES = {"_getframe", "currentframe", "getouterframes", "getinnerframes", "f_back",
-                            "f_globals", "f_locals", "history_manager", "settrace", "setprofile", "monitoring"}
-INTROSPECTION_NAMES = {"_ih", "_oh", "In", "Out", "__builtins__"}
-SECRETS = ("gradebook", "BEGIN HIDDEN", "HIDDEN TESTS", "/source/", "submitted/", "autograded/")
-
-
-def integrity_findings(tree: ast.AST, protected: dict[str, tuple[str, str | None]]) -> list[str]:
-    """Rebinding what the course imported, patching libraries, introspecting the running tests."""
-    modules = {module.split(".")[0] for module, _ in protected.values()} | {"builtins", "sys"}
-    found = []
-
-    def root(node):
-        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-            node = node.func if isinstance(node, ast.Call) else node.value
-        return node.id if isinstance(node, ast.Name) else None
-
-    def note(node, text):
-        found.append(f"line {node.lineno}: {text}")
-
-    for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, ast.Delete):
-            targets = node.targets
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in protected:
-            note(node, f"redefines `{node.name}`, which the course imports for the tests")
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                if bound in protected and not _same_object(node, alias, protected[bound]):
-                    note(node, f"imports something else as `{bound}`, which the course imports for the tests")
-        elif isinstance(node, ast.Call):
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if name in ("setattr", "delattr") and node.args and root(node.args[0]) in modules | set(protected):
-                note(node, f"calls {name}() on `{ast.unparse(node.args[0])}`")
-            if name in ("stack", "trace") and root(node.func) == "inspect":
-                note(node, f"calls inspect.{name}() (introspection of the running tests)")
-        elif isinstance(node, ast.Attribute) and node.attr in INTROSPECTION_ATTRIBUTES:
-            note(node, f"uses `.{node.attr}` (introspection of the running tests)")
-        elif isinstance(node, ast.Name) and node.id in INTROSPECTION_NAMES:
-            note(node, f"uses `{node.id}` (the kernel's history or builtins)")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            for secret in SECRETS:
-                if secret in node.value:
-                    note(node, f"mentions {secret!r}")
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in protected:
-                note(node, f"rebinds `{target.id}`, which the course imports for the tests")
-            elif isinstance(target, (ast.Attribute, ast.Subscript)) and root(target) in modules | set(protected):
-                note(node, f"assigns to `{ast.unparse(target)}`")
-    return sorted(set(found))
-
-
-def _same_object(node, alias, expected: tuple[str, str | None]) -> bool:
-    """`import numpy as np` again is harmless; binding something else to `np` is not."""
-    if isinstance(node, ast.Import):
-        imported = alias.name if alias.asname else alias.name.split(".")[0]
-    else:
-        imported = f"{node.module}.{alias.name}"
-    wanted = expected[0] if expected[1] is None else f"{expected[0]}.{expected[1]}"
-    same_leaf = imported.rsplit(".", 1)[-1] == wanted.rsplit(".", 1)[-1]
-    return imported == wanted or (same_leaf and imported.split(".")[0] == wanted.split(".")[0])
-
-
 class AddRuntimeChecks(NbGraderPreprocessor):
-    """Append the cell that probes NO LOOPS functions and checks integrity inside the kernel."""
+    """Append the cell in which the kernel's guard probes the NO LOOPS functions (after every other cell)."""
 
     probe_sizes = List(
         Int(), default_value=[4, 32], minlen=2, maxlen=2,
@@ -214,40 +117,33 @@ class AddRuntimeChecks(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         state = _state(resources)
         facts = state.get("facts") or source_facts(resources)
-        marker = f"AUTOGRADER-{secrets.token_hex(8)}"
-        state["marker"] = marker
         default = tuple(self.probe_sizes)
-        specs = {f.name: (f.probe, {d: list(f.size_range(d, default)) for d in f.dimensions}) for f in facts.declared}
-        call = f"\nrun_checks({specs!r}, {facts.protected!r}, {marker!r})\n"
-        source = Path(kernel_checks.__file__).read_text() + call
-        cell = NotebookNode(cell_type="code", source=source, outputs=[], execution_count=None,
+        state["probe_specs"] = [(f.name, f.probe, {d: f.size_range(d, default) for d in f.dimensions})
+                                for f in facts.declared]
+        cell = NotebookNode(cell_type="code", source="__autograder_probe__()", outputs=[], execution_count=None,
                             metadata={"autograder": RUNTIME_CELL}, id=RUNTIME_CELL)
         nb.cells.append(cell)
         return nb, resources
 
 
 class CollectRuntimeChecks(NbGraderPreprocessor):
-    """Read what the runtime-check cell printed, turn it into findings, and remove the cell."""
+    """Turn the guard's probe report into loop violations, and remove the probe's cell."""
 
     def preprocess(self, nb, resources):
         state = _state(resources)
-        marker = state.get("marker", "")
         index = next((i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("autograder") == RUNTIME_CELL),
                      None)
         if index is None:
             return nb, resources
-        cell = nb.cells.pop(index)
-        report = None
-        for output in cell.get("outputs", []):
-            for line in output.get("text", "").splitlines():
-                if line.startswith(marker + " "):
-                    report = json.loads(line[len(marker) + 1:])
-        if report is None:
-            events.record(resources, events.PROBE_FAILED,
-                          "the runtime checks did not finish (the kernel was stopped before them)")
+        nb.cells.pop(index)
+        if not state.get("probe_specs"):
             return nb, resources
-        for finding in report.get("tampering", []):
-            events.record(resources, events.TAMPERING, f"at run time: {finding}")
+        report = state.get("probe_report")
+        if report is None:
+            why = ("the kernel ran without the integrity guard" if not state.get("guarded")
+                   else "the kernel was stopped before them")
+            events.record(resources, events.PROBE_FAILED, f"the runtime loop checks did not run ({why})")
+            return nb, resources
         violations = state.setdefault("loop_violations", {})
         for name, result in report.get("probes", {}).items():
             if "error" in result:

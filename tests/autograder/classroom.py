@@ -38,6 +38,14 @@ ROW_MEANS_WITH_LOOP = '''def row_means(x):
     return out
 '''
 
+WARNS = '''import warnings
+
+def add(a, b):
+    """a + b, with a warning of the kind PyTorch emits."""
+    warnings.warn("this overload is deprecated", UserWarning)
+    return a + b
+'''
+
 ROW_MEANS_HIDDEN_LOOP = '''import functools
 
 def row_means(x):
@@ -85,7 +93,7 @@ def build_class(release_dir: Path, source_dir: Path) -> dict[str, Submission]:
     add_cell(s["os_exit"], "tiny.ipynb", "add", "import os\nos._exit(3)\n")
 
     s["segfault"] = student.solved()
-    add_cell(s["segfault"], "second.ipynb", "double", "import ctypes\nctypes.string_at(0)\n")
+    add_cell(s["segfault"], "second.ipynb", "double", "import faulthandler\nfaulthandler._sigsegv()\n")
 
     s["memory_hog"] = student.solved()
     add_cell(s["memory_hog"], "tiny.ipynb", "add", "hog = np.ones(40 * 2**30, dtype=np.uint8)\n")
@@ -126,6 +134,13 @@ def build_class(release_dir: Path, source_dir: Path) -> dict[str, Submission]:
     s["tampering"] = student.solved()
     replace_solution(s["tampering"], "tiny.ipynb", "row_means",
                      "assert_close = lambda *args, **kwargs: None\n\ndef row_means(x):\n    return 0\n")
+
+    s["warning_in_solution"] = student.solved()  # an honest library warning costs nothing (nbgrader: all of it)
+    replace_solution(s["warning_in_solution"], "tiny.ipynb", "add", WARNS)
+
+    s["bad_metadata_in_second"] = student.solved()  # nbgrader refuses second.ipynb: tiny.ipynb is still graded
+    second = s["bad_metadata_in_second"].notebooks["second.ipynb"]
+    second.cells[-1].metadata["nbgrader"] = {**second.cells[-1].metadata.get("nbgrader", {}), "schema_version": 99}
 
     s["stray_module"] = student.solved()
     s["stray_module"].files["course.py"] = b"def assert_close(*args, **kwargs):\n    pass\n"
@@ -177,11 +192,12 @@ EXPECTED: dict[str, Expected] = {
     "partial": Expected("graded", FULL_AUTO_SCORE - 3, 0.0),
     "loop_in_row_means": Expected("graded", FULL_AUTO_SCORE - 3, 0.0, loops="tiny.row_means",
                                   reasons=()),
-    "hidden_loop": Expected("graded", FULL_AUTO_SCORE - 3, 0.0, loops="tiny.row_means"),
+    "hidden_loop": Expected("graded", FULL_AUTO_SCORE - 3, 0.0, loops="tiny.row_means",
+                            flags=("calls getattr() with a computed name",)),
     "infinite_loop": Expected("timeout", FULL_AUTO_SCORE, 0.0, reasons=("was interrupted",)),
     "ignores_interrupt": Expected("timeout", FULL_AUTO_SCORE, 0.0, reasons=("ignored the interrupt",)),
-    "os_exit": Expected("error", FULL_AUTO_SCORE, 0.0, reasons=("kernel died",)),
-    "segfault": Expected("error", FULL_AUTO_SCORE, 0.0, reasons=("kernel died",)),
+    "os_exit": Expected("error", FULL_AUTO_SCORE, 0.0, reasons=("kernel died",), flags=("uses os._exit",)),
+    "segfault": Expected("error", FULL_AUTO_SCORE, 0.0, reasons=("kernel died",), flags=("imports faulthandler",)),
     "memory_hog": Expected("graded", FULL_AUTO_SCORE, 0.0),
     "output_flood": Expected("graded", FULL_AUTO_SCORE, 0.0, reasons=("printed more than",)),
     "invalid_json": Expected("error", 2.0, 0.0, reasons=("tiny.ipynb is not a valid notebook",)),
@@ -193,7 +209,12 @@ EXPECTED: dict[str, Expected] = {
     "one_notebook": Expected("graded", FULL_AUTO_SCORE - 2, 0.0, reasons=("second.ipynb is missing",)),
     "missing_timestamp": Expected("error", FULL_AUTO_SCORE, "", reasons=("timestamp.txt is missing",)),
     "bad_timestamp": Expected("error", FULL_AUTO_SCORE, "", reasons=("not a date and time",)),
-    "tampering": Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("rebinds `assert_close`",)),
+    # assert_close is put back before each test: row_means' tests fail honestly, and the rebinding is flagged.
+    "tampering": Expected("graded", FULL_AUTO_SCORE - 3, 0.0, flags=("rebinds `assert_close`",
+                                                                     "`assert_close` no longer refers to")),
+    "warning_in_solution": Expected("graded", FULL_AUTO_SCORE, 0.0),
+    "bad_metadata_in_second": Expected("error", FULL_AUTO_SCORE - 2, 0.0,
+                                       reasons=("second.ipynb: could not be graded",)),
     "stray_module": Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("stray files: course.py",)),
     "sandbox_probe": Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("mentions 'gradebook'",)),
 }

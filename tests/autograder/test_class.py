@@ -85,4 +85,11 @@ def test_sandbox_hides_the_course_and_the_network(graded_class):
         pytest.skip("bubblewrap is not installed: the unconfined run is flagged, as required")
     assert "SANDBOX network: blocked" in text, text
     assert text.count(" hidden") == 4 and "VISIBLE" not in text, text
-    assert "/autograder-scratch-" in text and "['timestamp.txt']" in text, text
+    assert "/scratch/scratch-" in text and "['timestamp.txt']" in text, text
+
+
+def test_points_still_to_grade_by_hand_are_shown(graded_class):
+    # tiny's written answer (1 point) waits for a grader in every submission that has it; nothing to grade
+    # for a student who handed in nothing.
+    assert graded_class.rows["on_time"]["needs_manual_grading"] == "1.0"
+    assert graded_class.rows["never_submitted"]["needs_manual_grading"] == "0.0"

@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from autograder.preprocessors.checks import imported_names, integrity_findings
+from autograder.integrity import imported_names, integrity_findings
 
 SETUP = """%matplotlib inline
 import numpy as np
@@ -41,7 +41,8 @@ def test_imported_names_of_the_locked_setup_cell():
         ("import sys\nsys.modules['course'] = None", "assigns to `sys.modules['course']`"),
         ("setattr(torch, 'equal', lambda *a: True)", "calls setattr() on `torch`"),
         ("import sys\nf = sys._getframe(1)", "uses `._getframe`"),
-        ("import inspect\ns = inspect.stack()", "calls inspect.stack()"),
+        ("import inspect\ns = inspect.stack()", "imports inspect"),
+        ("import inspect\nsource = inspect.getsource(f)", "imports inspect"),
         ("def f():\n    return g.f_back.f_locals", "uses `.f_back`"),
         ("print(In[-1])", "uses `In`"),
         ("open('../../gradebook.db').read()", "mentions 'gradebook'"),
@@ -60,7 +61,6 @@ def test_tampering_is_flagged(code, expected):
         "x = torch.stack([a, b])\ny = np.add.reduce(x)",
         "def conv_output_size(size, kernel):\n    return (size - kernel) + 1",
         "result = assert_close",
-        "import inspect\nsource = inspect.getsource(f)",
         "model.fc = torch.nn.Linear(3, 4)",
     ],
 )

@@ -4,13 +4,24 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
+from nbgrader.plugins import LateSubmissionPlugin
 from traitlets.config import Config
 
 from autograder.config import CoursePolicy, load_config
-from autograder.late import ExtensionError, TieredLatePenalty, assess_lateness, read_extensions
+from autograder.late import (
+    ExtensionError,
+    TieredLatePenalty,
+    assess_lateness,
+    due_date,
+    late_plugin,
+    points_off,
+    read_extensions,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3600
+DUE = dt.datetime(2025, 4, 26, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 @pytest.fixture
@@ -57,10 +68,10 @@ def test_extensions_move_the_students_deadline(tmp_path, plugin):
     folder = tmp_path / "submission"
     folder.mkdir()
     (folder / "timestamp.txt").write_text("2025-04-28 12:00:00 +0800")  # 36 h 1 min after the course deadline
-    assert assess_lateness(folder, "assignment2", "carol", policy, plugin).penalty_percent == 30
-    alice = assess_lateness(folder, "assignment2", "alice", policy, plugin)
+    assert assess_lateness(folder, "assignment2", "carol", policy, plugin, DUE).penalty_percent == 30
+    alice = assess_lateness(folder, "assignment2", "alice", policy, plugin, DUE)
     assert (alice.seconds_late, alice.penalty_percent) == (0, 0)
-    bob = assess_lateness(folder, "assignment2", "bob", policy, plugin)
+    bob = assess_lateness(folder, "assignment2", "bob", policy, plugin, DUE)
     assert bob.hours_late == pytest.approx(1 / 60) and bob.penalty_percent == 15
 
 
@@ -82,6 +93,55 @@ def test_bad_extension_files_are_refused_with_the_line(tmp_path, csv_text, messa
 
 def test_unknown_submission_time_has_no_penalty_and_says_why(tmp_path, plugin):
     policy = _policy(tmp_path)
-    lateness = assess_lateness(tmp_path, "assignment2", "x", policy, plugin)
+    lateness = assess_lateness(tmp_path, "assignment2", "x", policy, plugin, policy.due_date("assignment2"))
     assert lateness.penalty_percent is None and "timestamp.txt is missing" in lateness.problem
     assert lateness.due == dt.datetime(2025, 4, 26, 23, 59, tzinfo=policy.zone)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-04-26 23:59:00", "2025-04-26T23:59:00+08:00"),  # naive: the course's zone
+        ("2015-02-01 23:59:00 America/Los_Angeles", "2015-02-01T23:59:00-08:00"),  # nbgrader's own form
+        ("2015-02-02 14:58:23.948203 America/Los_Angeles", "2015-02-02T14:58:23.948203-08:00"),
+        ("2025-04-26T23:59:00+00:00", "2025-04-26T23:59:00+00:00"),
+        ("2025-04-26 15:59:00 UTC", "2025-04-26T15:59:00+00:00"),
+    ],
+)
+def test_due_dates_are_read_in_nbgraders_forms(tmp_path, text, expected):
+    policy = _policy(tmp_path)
+    policy.due_dates = {"ps1": text}
+    assert policy.due_date("ps1").isoformat() == expected
+
+
+def test_an_unreadable_due_date_names_the_setting(tmp_path):
+    policy = _policy(tmp_path)
+    policy.due_dates = {"ps1": "next friday"}
+    with pytest.raises(ValueError, match=r"CoursePolicy.due_dates\['ps1'\]"):
+        policy.due_date("ps1")
+
+
+def test_the_gradebooks_due_date_serves_when_none_is_configured_and_none_means_not_late(tmp_path, plugin):
+    policy = _policy(tmp_path)
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+        gradebook.add_assignment("ps1", duedate=dt.datetime(2015, 2, 2, 22, 58))  # stored as naive UTC
+        gradebook.add_assignment("ps2")
+        assert due_date(policy, "ps1", gradebook) == dt.datetime(2015, 2, 2, 22, 58, tzinfo=dt.timezone.utc)
+        assert due_date(policy, "ps2", gradebook) is None
+        assert due_date(policy, "assignment2", gradebook) == DUE  # configured wins
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "timestamp.txt").write_text("2030-01-01 00:00:00 +0800")
+    lateness = assess_lateness(folder, "ps2", "alice", policy, plugin, None)
+    assert (lateness.seconds_late, lateness.penalty_percent) == (0, 0)
+
+
+def test_the_configured_plugin_is_the_one_used():
+    assert isinstance(late_plugin(load_config(ROOT)), TieredLatePenalty)
+    nbgraders = late_plugin(Config())
+    assert type(nbgraders) is LateSubmissionPlugin  # nbgrader's default: no penalty
+    assert points_off(nbgraders, "s", 10.0, 30 * HOUR) == 0.0
+    zero = late_plugin(Config({"LateSubmissionPlugin": {"penalty_method": "zero"}}))
+    assert points_off(zero, "s", 10.0, 1) == 10.0 and points_off(zero, "s", 10.0, 0) == 0.0
+    tiers = late_plugin(load_config(ROOT))
+    assert points_off(tiers, "s", 8.0, 30 * HOUR) == pytest.approx(2.4)

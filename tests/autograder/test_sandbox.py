@@ -1,38 +1,106 @@
-"""The bubblewrap command: what it hides from a kernel, and what the kernel still needs to read."""
+"""The sandbox's pieces: what bubblewrap shows a kernel, the seccomp filter, the capability drop.
 
+The whole sandbox is attacked with real submissions in `test_redteam.py`; these tests pin its parts.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 import autograder
-import course
-from autograder.sandbox import bubblewrap_command
+from autograder.sandbox import bubblewrap, linux
+from autograder.sandbox.settings import Sandbox
 
 
-def mounts(args: list[str]) -> list[tuple[str, str]]:
-    """(option, path) for each mount of a bwrap command, in order."""
-    found = []
-    for index, arg in enumerate(args):
-        if arg in ("--tmpfs", "--ro-bind", "--bind"):
-            found.append((arg, args[index + 1]))
-    return found
+def binds(spec: dict) -> dict[str, str]:
+    """destination -> option of every bind in a sandbox spec."""
+    return {dest: option for option, _, dest in spec["binds"]}
 
 
-def test_the_packages_the_kernel_imports_stay_readable_wherever_they_live(tmp_path):
-    """The launcher and pool (autograder) and the helpers (course) are bound after every hidden folder,
-    /tmp included: a checkout under /tmp must grade the same as one elsewhere."""
-    args = bubblewrap_command("bwrap", tmp_path / "work", tmp_path / "runtime", tmp_path / "course", [], False)
-    order = mounts(args)
-    hidden = [i for i, (option, _) in enumerate(order) if option == "--tmpfs"]
-    assert ("--tmpfs", "/tmp") in order
-    for package in (autograder, course):
-        folder = str(Path(package.__file__).resolve().parent)
-        bound = [i for i, mount in enumerate(order) if mount == ("--ro-bind", folder)]
-        assert bound and bound[-1] > max(hidden), f"{package.__name__} ({folder}) is not readable in the sandbox"
+def test_a_kernel_sees_the_environment_and_its_own_folders_read_only_or_its_own(tmp_path):
+    runtime, scratch = tmp_path / "runtime", tmp_path / "scratch"
+    sandbox = Sandbox()
+    spec = bubblewrap.spec(sandbox, readable=sandbox.readable_roots(), writable=[runtime, scratch], chdir=scratch,
+                           env={"HOME": "/tmp"}, use_gpu=False, template=False)
+    shown = binds(spec)
+    assert shown[str(runtime)] == "--bind" and shown[str(scratch)] == "--bind"
+    assert shown[str(Path(sys.prefix).resolve())] == "--ro-bind"
+    assert shown[str(Path(autograder.__file__).resolve().parent)] == "--ro-bind"
+    repository = Path(autograder.__file__).resolve().parents[1]
+    assert str(repository) not in shown and str(Path.home()) not in shown, "the course folder or HOME is visible"
+    assert not any(dest.startswith(str(repository / "source")) for dest in shown)
+    assert "/etc/shadow" not in shown and "/etc" not in shown
+    for option in ("--unshare-net", "--unshare-pid", "--unshare-ipc", "--clearenv", "--as-pid-1"):
+        assert option in spec["options"]
+    assert spec["options"][spec["options"].index("--cap-drop") + 1] == "ALL"
+    assert "--cap-add" not in spec["options"], "a kernel started directly keeps no capability"
+    shm = spec["mounts"].index("/dev/shm")
+    assert spec["mounts"][shm - 3: shm] == ["--size", str(sandbox.shm_size), "--tmpfs"], "/dev/shm is bounded"
 
 
-def test_the_course_folder_and_home_are_hidden(tmp_path):
-    (tmp_path / "course").mkdir()
-    args = bubblewrap_command("bwrap", tmp_path / "work", tmp_path / "runtime", tmp_path / "course", [], False)
-    order = mounts(args)
-    assert ("--tmpfs", str((tmp_path / "course").resolve())) in order
-    assert ("--tmpfs", str(Path.home().resolve())) in order
-    assert ("--bind", str(tmp_path / "work")) in order and "--unshare-net" in args
+def test_only_the_template_keeps_the_two_capabilities_it_needs_to_isolate_kernels(tmp_path):
+    sandbox = Sandbox()
+    spec = bubblewrap.spec(sandbox, readable=[], writable=[], chdir=Path("/"), env={}, use_gpu=False, template=True)
+    added = [spec["options"][i + 1] for i, option in enumerate(spec["options"]) if option == "--cap-add"]
+    assert added == ["CAP_SYS_ADMIN", "CAP_SETPCAP"]
+
+
+def test_as_root_the_sandbox_user_is_nobody_on_the_host():
+    sandbox = Sandbox()
+    assert sandbox.sandbox_uid() == (65534 if os.geteuid() == 0 else None)
+
+
+def test_the_environment_is_an_allowlist(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    env = Sandbox().kernel_environment({"EXTRA": "1"})
+    assert "AWS_SECRET_ACCESS_KEY" not in env and env["COURSE_DEVICE"] == "cpu" and env["EXTRA"] == "1"
+    assert env["HOME"] == "/tmp" and "PYTHONPATH" not in env
+
+
+def _in_child(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(autograder.__file__).resolve().parents[1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="seccomp is Linux's")
+def test_the_seccomp_filter_refuses_namespaces_and_mounts_but_not_processes_and_threads():
+    done = _in_child("""
+import errno, subprocess, threading
+from autograder.sandbox import linux
+linux.install_seccomp()
+for call in (lambda: linux.unshare(linux.CLONE_NEWUSER), lambda: linux.unshare(linux.CLONE_NEWNS),
+             lambda: linux.mount('tmpfs', '/mnt', 'tmpfs')):
+    try:
+        call(); print('ALLOWED')
+    except OSError as error:
+        print('refused' if error.errno == errno.EPERM else error)
+print(subprocess.run(['sh', '-c', 'echo forked'], capture_output=True, text=True).stdout.strip())
+print(subprocess.run(['unshare', '-U', 'true'], capture_output=True).returncode)
+t = threading.Thread(target=lambda: print('thread')); t.start(); t.join()
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["refused", "refused", "refused", "forked", "1", "thread"], done.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can drop capabilities it has")
+def test_dropping_capabilities_leaves_none():
+    done = _in_child("from autograder.sandbox import linux; linux.drop_capabilities(); print(linux.capability_sets())")
+    assert done.returncode == 0, done.stderr
+    assert "'CapEff': 0" in done.stdout and "'CapBnd': 0" in done.stdout and "'CapPrm': 0" in done.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root and bubblewrap")
+def test_bubblewrap_works_here_as_it_is_used():
+    assert bubblewrap.works(shutil.which("bwrap"), Sandbox().sandbox_uid()) == ""
+
+
+def test_the_seccomp_program_is_well_formed_for_both_processors():
+    for machine in ("x86_64", "aarch64"):
+        program = linux.seccomp_program(machine)
+        assert program[-1] == (0x06, 0, 0, 0x7FFF0000), "it ends by allowing every other call"
+        assert len(linux.pack_seccomp(program)) == 8 * len(program)

@@ -1,7 +1,7 @@
 """The NO LOOPS probes of every source notebook are sound, checked on the solutions in this process.
 
-The grader calls each declared function on its probe's inputs at two sizes and counts the Python
-lines it runs (`autograder.kernel_checks`): the solution must run the same number of lines at every
+The grader calls each declared function on its probe's inputs as each dimension grows and counts the
+lines of student code it runs (`autograder.noloops.probe`): the solution must run the same number of lines at every
 size, and a call must be quick at n = 64 (CONVENTIONS.md). A probe that changes the code path with
 n, or a solution with a hidden loop, would make that check unfair or blind; this test finds both
 before a release, with the grader's own line counter.
@@ -17,16 +17,19 @@ import torch
 
 from autograder.cells import grade_id
 from autograder.declarations import read_declaration
-from autograder.kernel_checks import _probe
+from autograder.noloops.probe import probe_function
 from tests.notebooks import SOURCE
 
 matplotlib.use("Agg")
 
 NAMES = sorted(p.name for p in SOURCE.glob("*.ipynb"))
 SIZES = (2, 4, 32, 64)
-# kernel_checks counts the lines of code compiled from files in the folder of its own file.
+# The solutions are compiled under this folder: their lines are the ones counted, as the student's are.
 CELLS = "/notebook-cells"
-CHECKS_FILE = f"{CELLS}/checks"
+
+
+def in_cells(frame) -> bool:
+    return frame.f_code.co_filename.startswith(CELLS)
 
 
 def defines_only(source: str) -> bool:
@@ -74,7 +77,7 @@ def test_declared_functions_run_the_same_lines_at_every_probe_size(name):
     namespace = solution_namespace(notebook)
     for declared in read_declaration(notebook):
         ranges = {d: _sizes_of(declared, d) for d in declared.dimensions}
-        result = _probe(namespace, declared.name, declared.probe, ranges, CHECKS_FILE)
+        result = probe_function(namespace, declared.name, declared.probe, ranges, in_cells)
         assert "error" not in result, f"the probe of {declared.name} fails: {result.get('error')}"
         for dimension, found in result["dimensions"].items():
             lines = dict(zip(found["sizes"], found["lines"], strict=True))

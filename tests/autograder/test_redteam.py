@@ -1,0 +1,352 @@
+"""The hostile class, graded by the real command (`autograder grade`, in a process of its own, as root in
+CI): every attack of `redteam.py` gets its honest score or a flag, nobody else's grade moves, no hidden
+test reaches a feedback page, no script reaches a browser, nothing hangs, nothing is left behind.
+
+Two classes: the hostile one (two workers), and neighbours (one worker, so each victim is graded by
+the same worker right after the attacker who tries to reach it).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.demo import Student
+from tests.autograder.classroom import ASSIGNMENT, FULL_AUTO_SCORE, ON_TIME, Expected
+from tests.autograder.conftest import released_course
+from tests.autograder.redteam import (
+    HIDDEN_LINE,
+    MARKDOWN_XSS,
+    WRONG_ROW_MEANS,
+    build_attacks,
+    with_markdown_answer,
+    write_links,
+)
+
+pytestmark = pytest.mark.slow
+SECRET = "grader-secret-7f3a"  # in the grader's environment: no kernel may see it
+SANDBOXED = shutil.which("bwrap") is not None
+
+
+@dataclass
+class Graded:
+    root: Path
+    rows: dict[str, dict]
+    results: dict[str, dict]
+    seconds: float
+    output: str
+
+
+def grade(root: Path, workers: int) -> Graded:
+    env = {**os.environ, "AUTOGRADER_TEST_SECRET": SECRET}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(root), "grade", ASSIGNMENT,
+                           "--workers", str(workers), "--device", "cpu", "--quiet"],
+                          capture_output=True, text=True, env=env, timeout=1500)
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with (root / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
+        rows = {row["student_id"].removeprefix("'"): row for row in csv.DictReader(handle)}
+    results = {}
+    for path in (root / "reports" / ASSIGNMENT / "results").glob("*.json"):
+        data = json.loads(path.read_text())
+        results[data["student_id"]] = data
+    return Graded(root, rows, results, seconds, done.stdout + done.stderr)
+
+
+def digest(folder: Path) -> str:
+    sha = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            sha.update(path.name.encode() + path.read_bytes())
+    return sha.hexdigest()
+
+
+def check_row(graded: Graded, student: str, expected: Expected) -> None:
+    row, result = graded.rows[student], graded.results[student]
+    context = f"{student}: row {row}\nreasons {result['reasons']}\nflags {result['flags']}"
+    assert row["status"] == expected.status, context
+    assert float(row["raw_score"]) == pytest.approx(expected.raw), context
+    for text in expected.flags:
+        assert text in row["flags"], context
+    for text in expected.reasons:
+        assert any(text in reason for reason in result["reasons"]), context
+
+
+# Pools of grader runs that were killed before these tests (a killed grader cannot clean up): not ours.
+EARLIER_POOLS = set(Path("/tmp").glob("autograder-pool-*"))
+EARLIER_SCRATCH = set(Path("/tmp").glob("autograder-pool-*/scratch/*"))
+
+
+# --- the hostile class ----------------------------------------------------------------------------
+
+SUBMISSION_EXPECTED: dict[str, Expected] = {
+    "victim": Expected("graded", FULL_AUTO_SCORE, 0.0),
+    "files_symlink_and_fifo": Expected("error", 0.0, 0.0, reasons=("symbolic link", "FIFO")),
+    "files_folder_is_a_symlink": Expected("error", 0.0, 0.0, reasons=("not a folder",)),
+    "victi?": Expected("error", 0.0, "", reasons=("is refused",), flags=("refused student id",)),
+    "-rf": Expected("error", 0.0, "", reasons=("is refused",)),
+    "time_before_release": Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("before the release",)),
+    "time_after_grading": Expected("graded", FULL_AUTO_SCORE, 100.0, flags=("after this grading run",)),
+    "time_lms_disagrees": Expected("graded", FULL_AUTO_SCORE, 30.0, flags=("authoritative timestamps",)),
+    "markdown_script_answer": Expected("graded", FULL_AUTO_SCORE, 0.0),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> tuple[Graded, dict[str, Expected], dict[str, str]]:
+    course = released_course(tmp_path_factory.mktemp("hostile"))
+    root = course.root
+    config = root / "nbgrader_config.py"
+    config.write_text(config.read_text() + '\nc.CoursePolicy.release_dates = {"tiny": "2025-04-11 18:00:00"}\n')
+    student = Student(root / "release" / ASSIGNMENT, root / "source" / ASSIGNMENT, timestamp=ON_TIME)
+    expected = {}
+    for name, (submission, outcome) in build_attacks(student, student.release).items():
+        submission.write(course.submission(name))
+        expected[name] = outcome
+    student.solved().write(course.submission("victim"))
+    write_links(course.submission("files_symlink_and_fifo"), root)
+    (root / "submitted" / "files_folder_is_a_symlink").mkdir(parents=True)
+    (root / "submitted" / "files_folder_is_a_symlink" / ASSIGNMENT).symlink_to(root / "source" / ASSIGNMENT)
+    wrong = student.solved()
+    from autograder.demo import replace_cell
+
+    replace_cell(wrong, "tiny.ipynb", "row_means", WRONG_ROW_MEANS)
+    wrong.write(root / "submitted" / "victi?" / ASSIGNMENT)
+    wrong.write(root / "submitted" / "-rf" / ASSIGNMENT)
+    for name, stamp in (("time_before_release", "2025-04-01 12:00:00"), ("time_after_grading", "2040-01-01 00:00:00"),
+                        ("time_lms_disagrees", ON_TIME)):
+        submission = student.solved()
+        submission.timestamp = stamp
+        submission.write(course.submission(name))
+    (root / "timestamps.csv").write_text("student_id,timestamp\ntime_lms_disagrees,2025-04-28 05:59:00\n")
+    with_markdown_answer(student.solved(), MARKDOWN_XSS).write(course.submission("markdown_script_answer"))
+    expected.update(SUBMISSION_EXPECTED)
+    before = {name: digest(root / "submitted" / name) for name in ("victim",)}
+    return grade(root, workers=2), expected, before
+
+
+def test_every_attack_gets_its_honest_score_or_a_flag(hostile):
+    graded, expected, _ = hostile
+    assert set(expected) <= set(graded.rows), sorted(set(expected) - set(graded.rows))
+    failures = []
+    for student, outcome in sorted(expected.items()):
+        try:
+            check_row(graded, student, outcome)
+        except AssertionError as error:
+            failures.append(str(error).splitlines()[0][:600] + "\n   " + str(error).splitlines()[1][:400]
+                            + "\n   " + str(error).splitlines()[2][:600])
+    assert not failures, "\n".join(failures)
+
+
+def test_no_attack_earns_a_point_it_did_not_earn(hostile):
+    graded, expected, _ = hostile
+    for student, outcome in expected.items():
+        assert float(graded.rows[student]["raw_score"]) <= outcome.raw + 1e-9, student
+
+
+def test_nobody_elses_grade_or_files_move(hostile):
+    graded, _, before = hostile
+    row = graded.rows["victim"]
+    assert (row["status"], float(row["raw_score"]), row["flags"]) == ("graded", FULL_AUTO_SCORE, ""), row
+    assert digest(graded.root / "submitted" / "victim") == before["victim"]
+    # "victi?" is no pattern that reached the victim: the victim's own submission was graded, once.
+    assert graded.results["victim"]["fingerprint"] and "refused student id" not in row["flags"]
+
+
+def test_no_hidden_test_text_reaches_feedback_or_outputs_of_the_students_cells(hostile):
+    graded, _, _ = hostile
+    hidden = ["_rng = np.random.default_rng(0)", HIDDEN_LINE, 'assert add(-1, 1) == 0, "add(-1, 1) should be 0',
+              'assert_close(double(np.ones(4)), 2 * np.ones(4), name="double(ones)")']
+    pages = list((graded.root / "feedback").rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text()
+        for line in hidden:
+            assert line not in text and line.replace('"', "&quot;") not in text, f"{page}: {line}"
+    for name in ("leak_history_after_hidden_tests", "leak_linecache", "leak_frames_from_inside_the_test",
+                 "leak_hidden_source_in_display"):
+        notebook = nbformat.read(graded.root / "autograded" / name / ASSIGNMENT / "tiny.ipynb", 4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
+                continue
+            shown = json.dumps(cell.get("outputs", []))
+            for line in hidden:
+                assert line not in shown, f"{name}: {line} in {shown[:300]}"
+
+
+# Markup that would run in a browser. The payloads also appear in the cells' own code, escaped (`&lt;img`),
+# which is harmless: only live tags count.
+LIVE_MARKUP = re.compile(r"<script>(alert|document)|<iframe|<[a-z]+[^<>]*\son[a-z]+\s*=|<a[^<>]*href=[\"']?javascript:",
+                         re.IGNORECASE)
+
+
+def test_student_html_is_sanitized_in_feedback_and_the_autograded_notebook(hostile):
+    graded, _, _ = hostile
+    for student in ("html_script_in_output", "markdown_script_answer"):
+        page = (graded.root / "feedback" / student / ASSIGNMENT / "tiny.html").read_text()
+        notebook = nbformat.read(graded.root / "autograded" / student / ASSIGNMENT / "tiny.ipynb", 4)
+        shown = json.dumps([cell.get("outputs", []) if cell.cell_type == "code" else cell.source
+                            for cell in notebook.cells])
+        for text in (page, shown):
+            assert not LIVE_MARKUP.search(text), f"{student}: {LIVE_MARKUP.search(text).group(0)}"
+        for danger in ("application/javascript", "image/svg+xml", "alert(4)", "alert(5)"):
+            assert danger not in shown, f"{student}: {danger}"
+    kept = graded.root / "feedback" / "html_script_in_output" / ASSIGNMENT / "tiny.html"
+    assert "bold survives" in kept.read_text()
+
+
+def test_the_grader_environment_never_reaches_a_kernel(hostile):
+    graded, _, _ = hostile
+    for notebook in (graded.root / "autograded").rglob("*.ipynb"):
+        assert SECRET not in notebook.read_text(), notebook
+
+
+def test_nothing_hangs_and_nothing_is_left_behind(hostile):
+    graded, _, _ = hostile
+    assert graded.seconds < 900, graded.seconds
+    left = set(Path("/tmp").glob("autograder-pool-*/scratch/*")) - EARLIER_SCRATCH
+    assert not left, f"scratch folders were left behind: {sorted(left)}"
+    if os.geteuid() == 0 and SANDBOXED:
+        left = subprocess.run(["pgrep", "-u", "65534", "-a"], capture_output=True, text=True).stdout
+        assert not left.strip(), f"processes of the sandbox user outlived the grader:\n{left}"
+
+
+# --- neighbours: each attacker graded right before the victim it tries to reach -------------------
+
+NEIGHBOUR_ATTACKS = {
+    "a1_plants_startup_files": """
+import os, pathlib
+payload = "import course.checks as c\\nc._fail = lambda *a, **k: None\\n"
+for folder in [os.path.expanduser("~/.ipython/profile_default/startup"), "/tmp/.ipython/profile_default/startup",
+               os.path.expanduser("~/.jupyter"), os.getcwd(), "/tmp"]:
+    try:
+        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
+        for name in ("00-evil.py", "ipython_kernel_config.py", "ipython_config.py", "sitecustomize.py",
+                     "usercustomize.py", "course.py", "numpy.py"):
+            (pathlib.Path(folder) / name).write_text(payload)
+    except OSError as error:
+        print("STARTUP", folder, error)
+""",
+    "a2_leaves_processes": """
+import subprocess
+subprocess.Popen(["sh", "-c", "while true; do sleep 1; done"], start_new_session=True)
+subprocess.Popen(["python3", "-c", "import os, time\\nos.setsid()\\nwhile True: time.sleep(1)"],
+                 start_new_session=True)
+""",
+    "a3_hunts_sockets_and_the_template": """
+import os, socket
+found = []
+for top in ("/tmp", "/run", "/dev/shm", "/"):
+    for folder, dirs, files in os.walk(top):
+        if folder.startswith(("/proc", "/sys", "/usr")):
+            dirs[:] = []
+            continue
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".sock") or "kernel" in name or name.startswith("ipc"):
+                found.append(path)
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+print("SOCKETS", found)
+""",
+    "a4_escapes_as_root": """
+import os, subprocess
+tries = {}
+for command in (["unshare", "-Urm", "sh", "-c", "umount -l /tmp; ls /"], ["unshare", "-m", "true"],
+                ["mount", "-t", "tmpfs", "none", "/mnt"], ["umount", "-l", "/tmp"]):
+    tries[" ".join(command)] = subprocess.run(command, capture_output=True).returncode
+for path in [COURSE + "/gradebook.db", COURSE + "/source/tiny/tiny.ipynb", COURSE + "/nbgrader_config.py",
+             COURSE + "/submitted/b4_victim/tiny/tiny.ipynb", "/etc/shadow", "/root/.bashrc",
+             "/proc/1/root/etc/hostname"]:
+    try:
+        open(path, "rb").read(1)
+        tries[path] = "READ"
+    except Exception as error:
+        tries[path] = type(error).__name__
+    try:
+        open(path, "ab").close()
+        tries[path + " (write)"] = "WROTE"
+    except Exception as error:
+        tries[path + " (write)"] = type(error).__name__
+print("ESCAPE", tries)
+print("ENV", dict(os.environ))
+""",
+    "a5_fills_memory_and_disk": """
+import os
+for folder, size in (("/dev/shm", 7 * 2**30), ("/tmp", 3 * 2**30), (os.getcwd(), 3 * 2**30)):
+    written = 0
+    try:
+        with open(os.path.join(folder, "fill"), "wb") as handle:
+            while written < size:
+                handle.write(b"x" * 2**26)
+                written += 2**26
+    except OSError as error:
+        print("FILL", folder, written // 2**20, "MiB then", type(error).__name__)
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def neighbours(tmp_path_factory) -> Graded:
+    course = released_course(tmp_path_factory.mktemp("neighbours"))
+    student = Student(course.root / "release" / ASSIGNMENT, course.root / "source" / ASSIGNMENT, timestamp=ON_TIME)
+    from autograder.demo import add_cell_after
+
+    for attacker, code in NEIGHBOUR_ATTACKS.items():
+        submission = student.solved()
+        add_cell_after(submission, "tiny.ipynb", "add_hidden", code.replace("COURSE", repr(str(course.root))))
+        submission.write(course.submission(attacker))
+        student.solved().write(course.submission(attacker.replace("a", "b", 1).split("_")[0] + "_victim"))
+    return grade(course.root, workers=1)
+
+
+def test_every_victim_graded_after_an_attacker_keeps_full_marks_and_no_flag(neighbours):
+    victims = [s for s in neighbours.rows if s.endswith("_victim")]
+    assert len(victims) == len(NEIGHBOUR_ATTACKS)
+    for victim in victims:
+        row = neighbours.rows[victim]
+        assert (row["status"], float(row["raw_score"]), row["flags"]) == ("graded", FULL_AUTO_SCORE, ""), \
+            (victim, row, neighbours.results[victim]["reasons"])
+
+
+def test_attackers_keep_their_honest_score(neighbours):
+    for attacker in NEIGHBOUR_ATTACKS:
+        row = neighbours.rows[attacker]
+        assert float(row["raw_score"]) == FULL_AUTO_SCORE and row["status"] in ("graded", "timeout"), row
+
+
+def test_the_sandbox_holds_as_root(neighbours):
+    if not SANDBOXED:
+        pytest.skip("bubblewrap is not installed: every row is flagged 'unsandboxed' instead")
+    notebook = nbformat.read(neighbours.root / "autograded" / "a4_escapes_as_root" / ASSIGNMENT / "tiny.ipynb", 4)
+    text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert "ESCAPE" in text, text[-2000:]
+    assert "READ" not in text and "WROTE" not in text, text
+    assert "unshare -Urm sh -c umount -l /tmp; ls /': 0" not in text and "'umount -l /tmp': 0" not in text, text
+    assert SECRET not in text and "AUTOGRADER_WARDEN" not in text, text
+    fill = nbformat.read(neighbours.root / "autograded" / "a5_fills_memory_and_disk" / ASSIGNMENT / "tiny.ipynb", 4)
+    shown = "".join(o.get("text", "") for c in fill.cells if c.cell_type == "code" for o in c.outputs)
+    assert "FILL /dev/shm 256 MiB then OSError" in shown or "FILL /dev/shm 192 MiB" in shown, shown
+    assert not list((neighbours.root / "autograded" / "a5_fills_memory_and_disk").rglob("fill")), "3 GiB kept"
+
+
+def test_no_neighbour_process_or_file_outlives_the_run(neighbours):
+    assert not set(Path("/tmp").glob("autograder-pool-*")) - EARLIER_POOLS, "the kernel pool was left behind"
+    if os.geteuid() == 0 and SANDBOXED:
+        left = subprocess.run(["pgrep", "-u", "65534", "-a"], capture_output=True, text=True).stdout
+        assert not left.strip(), f"processes of the sandbox user outlived the grader:\n{left}"
