@@ -147,5 +147,5 @@ def test_a_loop_over_classes_or_the_batch_in_mean_iou_changes_the_line_count(dim
     exec(compile(source, f"{CELLS}/looped", "exec"), namespace)  # noqa: S102 - a test's own code
     (declared,) = [f for f in read_declaration(notebook) if f.name == "mean_iou"]
     ranges = {d: _sizes_of(declared, d) for d in declared.dimensions}
-    found = _probe(namespace, "mean_iou", declared.probe, ranges, CHECKS_FILE)["dimensions"][dimension]
+    found = probe_function(namespace, "mean_iou", declared.probe, ranges, in_cells)["dimensions"][dimension]
     assert len(set(found["lines"])) > 1, f"a loop over {dimension} in mean_iou went unnoticed: {found}"
