@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-env.sh
+scripts/system-packages.sh sandbox  # bubblewrap, so that the demo class is graded sandboxed
 autograder release assignment2
 autograder demo assignment2 --into demo

@@ -57,15 +57,13 @@ def resolve_devices(device: str) -> list[str]:
 
 
 def _visible_gpus() -> list[str]:
+    """GPU indices: CUDA_VISIBLE_DEVICES when set, else NVIDIA's device files (no torch import here: a
+    course need not use torch, and the grading process never computes)."""
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is not None:
         return [d for d in listed.split(",") if d.strip()]
-    try:
-        import torch
-
-        return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:  # noqa: BLE001 - no torch or no driver: no GPUs
-        return []
+    return sorted((p.name.removeprefix("nvidia") for p in Path("/dev").glob("nvidia*")
+                   if p.name.removeprefix("nvidia").isdigit()), key=int)
 
 
 def grade_assignment(course: Course, options: BatchOptions) -> list[StudentResult]:
@@ -167,9 +165,14 @@ def _execute(jobs: list[GradingJob], options: BatchOptions, devices: list[str]) 
         yield from execute_on_dask(jobs, options.scheduler)
         return
     if options.workers <= 1:
+        from .sandbox.manager import release_plans
+
         warm_up(jobs[0].course_root, jobs[0].device)
-        for job in jobs:
-            yield _safe(execute_submission, job)
+        try:
+            for job in jobs:
+                yield _safe(execute_submission, job)
+        finally:
+            release_plans()  # this process's templates and pools end with the run
         return
     yield from _execute_in_pool(jobs, options.workers, devices)
 

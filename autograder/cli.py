@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose:  # library warnings (SQLAlchemy's, traitlets') are for the logs, not the terminal
+        logging.captureWarnings(True)
+        logging.getLogger("py.warnings").setLevel(logging.ERROR)
     try:
         return args.run(args)
     except EXPECTED_FAILURES as error:

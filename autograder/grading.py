@@ -297,7 +297,8 @@ def log_to(path: Path):
     """Send nbgrader's log (traitlets' 'traitlets' logger and ours) to a per-student file."""
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    loggers = [logging.getLogger(name) for name in ("traitlets", "NbGrader", "autograder")]
+    logging.captureWarnings(True)  # nbgrader's SQLAlchemy and traitlets warnings: this log, not the terminal
+    loggers = [logging.getLogger(name) for name in ("traitlets", "NbGrader", "autograder", "py.warnings")]
     saved = [(logger.propagate, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)

@@ -44,6 +44,8 @@ def generate_release(root: Path, assignment: str) -> list[Path]:
     coursedir.assignment_id = assignment
     converter = GenerateAssignment(coursedir=coursedir, config=config)
     converter.force = True
+    if not log.isEnabledFor(logging.INFO):  # "removing existing assignment" is what --force means: not news
+        converter.log.setLevel(logging.ERROR)
     try:
         converter.start()
     except Exception as error:  # nbgrader raises its own exception types and plain ones

@@ -14,12 +14,11 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Int, List
 
-from course.loops import SourceDefinitions
-
 from .. import events
 from ..cells import add_error_output
 from ..declarations import DECLARATION_CELL, DeclarationError, LoopFreeFunction, parse_declaration
 from ..integrity import imported_names, integrity_findings, python_source
+from ..noloops.static import SourceDefinitions
 from .execute import RUNTIME_CELL
 
 LOOP_ENAME = "LoopViolation"

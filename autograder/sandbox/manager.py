@@ -39,7 +39,8 @@ CONTROL_SEND_TIMEOUT_MS = 3000
 GUARDED_MODULES = [
     "numpy", "numpy.testing", "numpy.linalg", "numpy.random", "torch", "torch.nn", "torch.nn.functional",
     "torch.nn.init", "torch.testing", "torch.linalg", "torchvision", "torchvision.models", "course", "course.checks",
-    "course.loops", "course.runtime", "math", "json", "linecache", "inspect", "traceback", "unittest", "operator",
+    "course.loops", "autograder.noloops.static", "course.runtime",
+    "math", "json", "linecache", "inspect", "traceback", "unittest", "operator",
     "functools", "itertools", "importlib", "threading", "warnings", "IPython", "IPython.display",
 ]
 GUARDED_CLASSES = [
@@ -293,6 +294,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
             self._runtime_dir = None
+
+
+def release_plans() -> None:
+    """Stop this process's warm templates and remove its kernel pools (a grading run in this process is
+    over: nothing of its sandboxes outlives it, even if the process goes on)."""
+    while _plans:
+        _, plan = _plans.popitem()
+        if plan.template is not None:
+            plan.template.stop()
+        plan.pool.remove()
 
 
 def warm_up(sandbox: Sandbox, use_gpu: bool) -> None:

@@ -336,7 +336,7 @@ def test_the_sandbox_holds_as_root(neighbours):
     notebook = nbformat.read(neighbours.root / "autograded" / "a4_escapes_as_root" / ASSIGNMENT / "tiny.ipynb", 4)
     text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "ESCAPE" in text, text[-2000:]
-    assert "READ" not in text and "WROTE" not in text, text
+    assert "'READ'" not in text and "'WROTE'" not in text, text  # what the attack prints for a success
     assert "unshare -Urm sh -c umount -l /tmp; ls /': 0" not in text and "'umount -l /tmp': 0" not in text, text
     assert SECRET not in text and "AUTOGRADER_WARDEN" not in text, text
     fill = nbformat.read(neighbours.root / "autograded" / "a5_fills_memory_and_disk" / ASSIGNMENT / "tiny.ipynb", 4)

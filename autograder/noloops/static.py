@@ -1,0 +1,343 @@
+"""Static detection of Python-level iteration for the NO LOOPS rule.
+
+One engine serves two callers: `course.checks.assert_no_loops` inspects live function objects
+inside a student's kernel, and the autograder inspects the code cells of a submitted notebook
+without running them. Both follow calls into other functions the student wrote, so a loop moved
+into a helper is still found.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import textwrap
+import types
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Calls that iterate over elements in Python, by the name they are called with.
+ITERATING_BUILTINS = {"map", "filter", "reduce", "exec", "eval", "compile"}
+# Attribute calls that iterate in Python whatever object they hang off (np.vectorize, ...).
+ITERATING_ATTRIBUTES = {
+    "vectorize",
+    "apply_along_axis",
+    "apply_over_axes",
+    "frompyfunc",
+    "fromiter",
+    "apply_",
+    "map_",
+    "map2_",
+}
+# Modules whose every function is an iteration helper.
+ITERATING_MODULES = {"itertools"}
+
+_COMPREHENSIONS = {
+    ast.ListComp: "list comprehension",
+    ast.SetComp: "set comprehension",
+    ast.DictComp: "dict comprehension",
+    ast.GeneratorExp: "generator expression",
+}
+_LOOPS = {ast.For: "for loop", ast.AsyncFor: "async for loop", ast.While: "while loop"}
+
+
+@dataclass(frozen=True)
+class LoopViolation:
+    """One Python-level iteration found in a NO LOOPS function or in a function it calls."""
+
+    function: str  # the declared loop-free function
+    where: str  # the function whose body holds the construct (the same, or a callee)
+    line: int  # line within `where`'s definition, 1 being its first (decorator or `def`) line
+    construct: str  # e.g. "for loop", "list comprehension", "call to map()", "recursion"
+    code: str  # the offending source line, stripped
+    origin: str = ""  # where `where` was defined, e.g. "code cell 12"
+
+    def __str__(self) -> str:
+        place = f"line {self.line} of `{self.where}`"
+        if self.origin:
+            place += f" ({self.origin})"
+        via = "" if self.where == self.function else f", which `{self.function}` calls"
+        return f"`{self.function}` must not loop: {self.construct} at {place}{via}: {self.code}"
+
+
+@dataclass
+class Definition:
+    """A function (or method) definition together with where its text came from."""
+
+    qualname: str
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+    lines: list[str]  # the definition's own source lines, decorators first
+    first_line: int  # line number of lines[0] within the parsed text
+    origin: str = ""
+
+    def line_text(self, lineno: int) -> str:
+        index = lineno - self.first_line
+        return self.lines[index].strip() if 0 <= index < len(self.lines) else ""
+
+
+Resolver = Callable[[Definition, ast.Call], "Definition | None"]
+
+
+def _construct_of(node: ast.AST) -> str | None:
+    """Name the iteration `node` performs, or None if it performs none."""
+    for kind, label in {**_LOOPS, **_COMPREHENSIONS}.items():
+        if isinstance(node, kind):
+            return label
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        if node.id in ITERATING_BUILTINS:
+            return f"call to {node.id}()"
+    if isinstance(node, ast.Attribute):
+        if node.attr in ITERATING_ATTRIBUTES:
+            return f"call to .{node.attr}()"
+        base = node.value
+        if isinstance(base, ast.Name) and base.id in ITERATING_MODULES:
+            return f"call to {base.id}.{node.attr}()"
+        if isinstance(base, ast.Name) and base.id == "functools" and node.attr == "reduce":
+            return "call to functools.reduce()"
+    return None
+
+
+def _body_nodes(definition: Definition) -> Iterable[ast.AST]:
+    """Every node of a definition: decorators, defaults and body, nested functions included."""
+    node = definition.node
+    roots: Sequence[ast.AST]
+    if isinstance(node, ast.Lambda):
+        roots = [node.body]
+    else:
+        roots = [*node.decorator_list, *node.body, *node.args.defaults, *node.args.kw_defaults]
+    for root in roots:
+        if root is not None:
+            yield from ast.walk(root)
+
+
+def find_loops(entry: Definition, resolve: Resolver, aliases: dict[str, str] | None = None) -> list[LoopViolation]:
+    """All iteration in `entry` and in the functions it (transitively) calls, recursion included.
+
+    Decorators count as calls (a loop in a wrapper runs on every call); `aliases` are other names the
+    code gave to iterating builtins (`m = map`, `from functools import reduce as fold`).
+    """
+    violations: list[LoopViolation] = []
+    seen: set[str] = set()
+    aliases = aliases or {}
+
+    def visit(definition: Definition, stack: tuple[str, ...]) -> None:
+        seen.add(definition.qualname)
+        decorators = [ast.Call(func=d, args=[], keywords=[], lineno=d.lineno, col_offset=d.col_offset)
+                      for d in getattr(definition.node, "decorator_list", [])
+                      if isinstance(d, (ast.Name, ast.Attribute))]
+        for node in [*_body_nodes(definition), *decorators]:
+            construct = _construct_of(node)
+            if construct is None and isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
+                    and node.id in aliases:
+                construct = f"call to {aliases[node.id]}() (named `{node.id}`)"
+            if construct is not None:
+                violations.append(_violation(entry, definition, node, construct))
+            if not isinstance(node, ast.Call):
+                continue
+            callee = resolve(definition, node)
+            if callee is None:
+                continue
+            if callee.qualname in stack or callee.qualname == definition.qualname:
+                violations.append(_violation(entry, definition, node, "recursion"))
+            elif callee.qualname not in seen:
+                visit(callee, (*stack, definition.qualname))
+
+    visit(entry, ())
+    return violations
+
+
+def _violation(entry: Definition, where: Definition, node: ast.AST, construct: str) -> LoopViolation:
+    lineno = getattr(node, "lineno", where.first_line)
+    return LoopViolation(
+        function=entry.qualname,
+        where=where.qualname,
+        line=lineno - where.first_line + 1,
+        construct=construct,
+        code=where.line_text(lineno),
+        origin=where.origin,
+    )
+
+
+# --- Definitions from source text (the autograder's view of a submitted notebook) -------------
+
+
+class SourceDefinitions:
+    """Functions, classes and methods of several code blocks (cells); later definitions win.
+
+    Definitions inside top-level `if`, `try`, `with` and loop blocks count (either branch may be the one
+    that ran), instances made at the top level (`f = Looper()`) call their class's `__call__`, and other
+    names given to iterating builtins are remembered.
+    """
+
+    def __init__(self) -> None:
+        self.functions: dict[str, Definition] = {}
+        self.classes: dict[str, dict[str, Definition]] = {}
+        self.instances: dict[str, str] = {}  # name -> class, for `name = Class(...)`
+        self.aliases: dict[str, str] = {}  # name -> the iterating builtin it stands for
+
+    def add_source(self, source: str, origin: str = "") -> None:
+        """Parse one block (a cell) and record what it defines; raises SyntaxError if it can't."""
+        tree = ast.parse(source)
+        lines = source.splitlines()
+        for node in _statements(tree.body):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = _definition(node.name, node, lines, origin)
+                self.classes.pop(node.name, None)
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = {
+                    item.name: _definition(f"{node.name}.{item.name}", item, lines, origin)
+                    for item in node.body
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                }
+                self.functions.pop(node.name, None)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if not isinstance(target, ast.Name):
+                        continue
+                    value = node.value
+                    if isinstance(value, ast.Lambda):
+                        self.functions[target.id] = _definition(target.id, value, lines, origin)
+                    elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+                            and value.func.id in self.classes:
+                        self.instances[target.id] = value.func.id
+                    elif isinstance(value, ast.Name) and value.id in self.functions:
+                        self.functions[target.id] = self.functions[value.id]
+                    elif isinstance(value, (ast.Name, ast.Attribute)) and _construct_of(value) is not None:
+                        self.aliases[target.id] = _iterating_name(value)
+            elif isinstance(node, ast.ImportFrom) and node.module in ("functools", "builtins", "itertools"):
+                for name in node.names:
+                    if name.name in ITERATING_BUILTINS or node.module == "itertools":
+                        self.aliases[name.asname or name.name] = f"{node.module}.{name.name}"
+
+    def lookup(self, qualname: str) -> Definition | None:
+        """The definition of `name` or `Class.method`, or None if the code defines no such thing."""
+        if "." in qualname:
+            cls, _, method = qualname.partition(".")
+            return self.classes.get(cls, {}).get(method)
+        return self.functions.get(qualname)
+
+    def resolve(self, caller: Definition, call: ast.Call) -> Definition | None:
+        func = call.func
+        if isinstance(func, ast.Name):
+            if func.id in self.classes:
+                return self.classes[func.id].get("__init__")
+            if func.id in self.instances:
+                return self.classes.get(self.instances[func.id], {}).get("__call__")
+            return self.functions.get(func.id)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner = func.value.id
+            if owner in ("self", "cls") and "." in caller.qualname:
+                return self.lookup(f"{caller.qualname.split('.')[0]}.{func.attr}")
+            if owner in self.classes:
+                return self.classes[owner].get(func.attr)
+        return None
+
+    def find_loops(self, qualname: str) -> list[LoopViolation]:
+        """Loops in the declared function `qualname`; KeyError if the code does not define it."""
+        entry = self.lookup(qualname)
+        if entry is None and qualname in self.instances:
+            entry = self.lookup(f"{self.instances[qualname]}.__call__")
+        if entry is None:
+            raise KeyError(qualname)
+        return find_loops(entry, self.resolve, self.aliases)
+
+
+def _statements(body: list[ast.stmt]) -> Iterable[ast.stmt]:
+    """Top-level statements, and those of top-level compound blocks (if/try/with/for/while), in order."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+            yield from _statements([*node.body, *node.orelse])
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            yield from _statements(node.body)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            yield from _statements([*node.body, *(s for h in node.handlers for s in h.body), *node.orelse,
+                                    *node.finalbody])
+
+
+def _iterating_name(node: ast.AST) -> str:
+    return node.id if isinstance(node, ast.Name) else ast.unparse(node)
+
+
+def _definition(qualname: str, node, lines: list[str], origin: str) -> Definition:
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    end = node.end_lineno or node.lineno
+    return Definition(qualname, node, lines[first - 1 : end], first, origin)
+
+
+# --- Definitions from live objects (assert_no_loops inside a kernel) --------------------------
+
+
+def _is_user_code(obj: object) -> bool:
+    """True for functions written in a notebook or script, False for library code."""
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return False
+    filename = code.co_filename
+    return "site-packages" not in filename and "dist-packages" not in filename and not (
+        filename.startswith("<frozen") or filename.startswith(_PACKAGE_ROOTS)
+    )
+
+
+# The course's helpers and this package, installed editable or not: their loops are not the student's.
+_PACKAGE_ROOTS = tuple(
+    str(path) + "/" for path in {Path(__file__).resolve().parents[1],
+                                 *(Path(spec.origin).resolve().parent for spec in [importlib.util.find_spec("course")]
+                                   if spec is not None and spec.origin)}
+)
+
+
+def live_definition(func: Callable) -> Definition:
+    """Parse the source of a live function or method into a Definition."""
+    func = inspect.unwrap(func)
+    if isinstance(func, (types.MethodType,)):
+        func = func.__func__
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError) as error:
+        raise ValueError(
+            f"cannot read the source of {getattr(func, '__qualname__', func)!r}: {error}"
+        ) from error
+    source = textwrap.dedent(source)
+    tree = ast.parse(source)
+    node = next(
+        n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+    )
+    definition = _definition(func.__qualname__, node, source.splitlines(), "")
+    definition.live = func  # type: ignore[attr-defined]
+    return definition
+
+
+def live_resolver(caller: Definition, call: ast.Call) -> Definition | None:
+    """Resolve a call inside a live function to another user-written function, if it is one."""
+    func = getattr(caller, "live", None)
+    if func is None:
+        return None
+    namespace = func.__globals__
+    target = None
+    if isinstance(call.func, ast.Name):
+        target = namespace.get(call.func.id)
+        if isinstance(target, type):
+            target = target.__dict__.get("__init__")
+    elif isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+        owner_name = call.func.value.id
+        if owner_name in ("self", "cls") and "." in func.__qualname__:
+            owner = namespace.get(func.__qualname__.split(".")[0])
+        else:
+            owner = namespace.get(owner_name)
+        if isinstance(owner, type):
+            target = inspect.getattr_static(owner, call.func.attr, None)
+            if isinstance(target, (staticmethod, classmethod)):
+                target = target.__func__
+    if target is None or not _is_user_code(target):
+        return None
+    try:
+        return live_definition(target)
+    except (ValueError, SyntaxError, StopIteration):
+        return None
+
+
+def find_loops_in_function(func: Callable) -> list[LoopViolation]:
+    """Iteration in a live function and in the user-written functions it calls."""
+    return find_loops(live_definition(func), live_resolver)
