@@ -197,6 +197,12 @@ def _start_worker(slot, devices: list[str], course_root: str) -> None:
         index = slot.value
         slot.value += 1
     device = devices[index % len(devices)]
+    from multiprocessing.util import Finalize
+
+    from .sandbox.manager import release_plans
+
+    # A pool worker ends without running atexit handlers: its templates and pools go with it this way.
+    Finalize(None, release_plans, exitpriority=10)
     if device.startswith("cuda:"):
         os.environ["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
     warm_up(course_root, device.split(":")[0])
