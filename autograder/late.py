@@ -157,9 +157,8 @@ def assess_lateness(
     extension = read_extensions(extensions_path(policy), policy).get(student)
     if extension is not None and due is not None:  # without a due date nothing is late, extended or not
         due = extension.due_for(due)
-    authoritative = read_authoritative_timestamps(course_file(policy, policy.timestamps_file), policy).get(
-        (student, assignment)) or read_authoritative_timestamps(
-        course_file(policy, policy.timestamps_file), policy).get((student, ""))
+    listed = read_authoritative_timestamps(course_file(policy, policy.timestamps_file), policy)
+    authoritative = listed.get((student, assignment)) or listed.get((student, ""))
     flags = []
     try:
         handed_in = read_timestamp_file(submission_dir / "timestamp.txt", policy.zone)
