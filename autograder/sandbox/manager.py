@@ -83,6 +83,48 @@ class KernelPool:
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
+    @classmethod
+    def create(cls, uid: int | None) -> KernelPool:
+        """A new pool in the temporary folder, marked with the process that owns it (so that the pool of a
+        process killed outright can be told from a live one and removed by the next grading run)."""
+        reap_abandoned_pools()
+        pool = cls(Path(tempfile.mkdtemp(prefix=POOL_PREFIX)).resolve(), uid)
+        (pool.private / OWNER_FILE).write_text(_process_identity(os.getpid()) or "")
+        return pool
+
+
+POOL_PREFIX = "autograder-pool-"
+OWNER_FILE = "owner"
+
+
+def _process_identity(pid: int) -> str | None:
+    """`pid start-time`, which names one process even after its pid is reused; None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def reap_abandoned_pools(folder: str | None = None) -> list[Path]:
+    """Remove the kernel pools this user's grading processes left when they were killed outright (SIGKILL,
+    a lost cluster worker): their owner is gone. Pools of live processes, other users' pools and pools
+    whose owner is unrecorded are left alone."""
+    removed = []
+    for root in Path(folder or tempfile.gettempdir()).glob(POOL_PREFIX + "*"):
+        try:
+            if root.is_symlink() or root.stat().st_uid != os.geteuid():
+                continue
+            owner = (root / "private" / OWNER_FILE).read_text().split()
+            alive = not owner or " ".join(owner) == _process_identity(int(owner[0]))
+        except (OSError, ValueError):
+            continue
+        if alive:
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
 
 @dataclass
 class SandboxPlan:
@@ -109,7 +151,7 @@ def sandbox_plan(sandbox: Sandbox, use_gpu: bool) -> SandboxPlan:
            tuple(sandbox.environment))
     if key in _plans:
         return _plans[key]
-    pool = KernelPool(Path(tempfile.mkdtemp(prefix="autograder-pool-")).resolve(), sandbox.sandbox_uid())
+    pool = KernelPool.create(sandbox.sandbox_uid())
     atexit.register(pool.remove)
     bwrap, reason = None, ""
     if sandbox.mode != "never":

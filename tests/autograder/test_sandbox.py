@@ -104,3 +104,33 @@ def test_the_seccomp_program_is_well_formed_for_both_processors():
         program = linux.seccomp_program(machine)
         assert program[-1] == (0x06, 0, 0, 0x7FFF0000), "it ends by allowing every other call"
         assert len(linux.pack_seccomp(program)) == 8 * len(program)
+
+
+MAKE_POOL_AND_WAIT = """
+import sys, time
+from autograder.sandbox.manager import KernelPool
+print(KernelPool.create(None).root, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_pool_of_a_process_killed_outright_is_removed_by_the_next_run_and_a_live_ones_is_kept(tmp_path):
+    from autograder.sandbox.manager import reap_abandoned_pools
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    killed = subprocess.Popen([sys.executable, "-c", MAKE_POOL_AND_WAIT], stdout=subprocess.PIPE, text=True, env=env)
+    alive = subprocess.Popen([sys.executable, "-c", MAKE_POOL_AND_WAIT], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        killed_pool, alive_pool = Path(killed.stdout.readline().strip()), Path(alive.stdout.readline().strip())
+        (killed_pool / "scratch" / "kernel-left").mkdir()
+        unrecorded = tmp_path / "autograder-pool-unrecorded"  # no owner file: whose it is cannot be told
+        unrecorded.mkdir()
+        killed.kill()
+        killed.wait()
+        assert killed_pool.exists() and alive_pool.exists()
+        assert reap_abandoned_pools(str(tmp_path)) == [killed_pool]
+        assert not killed_pool.exists() and alive_pool.exists() and unrecorded.exists()
+    finally:
+        for process in (killed, alive):
+            process.kill()
+            process.wait()
