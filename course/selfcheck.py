@@ -219,10 +219,13 @@ def _python_source(source: str) -> str:
         return source
 
 
-def find_loop_problems(notebook: nbformat.NotebookNode) -> tuple[list[str], list[LoopProblem], list[str]]:
-    """(declared NO LOOPS functions, the loops found in them, problems) for a notebook's code cells."""
+def find_loop_problems(notebook: nbformat.NotebookNode, folder: Path | None = None
+                       ) -> tuple[list[str], list[LoopProblem], list[str]]:
+    """(declared NO LOOPS functions, the loops found in them, problems) for a notebook's code cells (and
+    the modules beside it in `folder`), read as the grader reads them."""
     declared = declared_no_loops(notebook)
     definitions = SourceDefinitions()
+    definitions.add_modules_beside(folder)
     problems = []
     for index, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type != "code":
@@ -356,7 +359,7 @@ def self_check(path: str | os.PathLike | None = None, *, run: bool = True, timeo
     notebook = nbformat.read(notebook_path, as_version=4)
     result = SelfCheckResult(notebook_path, saved_at=dt.datetime.fromtimestamp(notebook_path.stat().st_mtime),
                              cells=len(notebook.cells), visible_tests=_graded_code_cells(notebook))
-    result.no_loops_functions, result.loops, result.problems = find_loop_problems(notebook)
+    result.no_loops_functions, result.loops, result.problems = find_loop_problems(notebook, notebook_path.parent)
     result.unanswered = unanswered_questions(notebook)
     if run:
         started = time.monotonic()

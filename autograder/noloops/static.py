@@ -9,8 +9,10 @@ into a helper is still found.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import inspect
+import sys
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Sequence
@@ -29,9 +31,22 @@ ITERATING_ATTRIBUTES = {
     "apply_",
     "map_",
     "map2_",
+    "map",  # multiprocessing.dummy.Pool().map, Executor.map, pandas' .map: a Python loop in a library
+    "imap",
+    "imap_unordered",
+    "starmap",
+    "map_async",
+    "starmap_async",
 }
 # Modules whose every function is an iteration helper.
 ITERATING_MODULES = {"itertools"}
+# Names only code that hides a loop from the runtime count needs: it looks at the interpreter's tracing.
+TRACING_NAMES = {"gettrace", "settrace", "getprofile", "setprofile", "_getframe", "f_trace", "f_trace_lines",
+                 "f_trace_opcodes", "monitoring", "currentframe", "_current_frames"}
+# Names that reach code by a computed name, which no reader of the source can follow.
+COMPUTED_NAMES = {"__import__", "import_module", "globals", "vars", "locals", "__dict__", "__code__",
+                  "__builtins__", "__getattribute__", "attrgetter", "methodcaller"}
+_BY_NAME = {"getattr", "setattr", "delattr", "hasattr"}
 
 _COMPREHENSIONS = {
     ast.ListComp: "list comprehension",
@@ -80,10 +95,20 @@ Resolver = Callable[[Definition, ast.Call], "Definition | None"]
 
 
 def _construct_of(node: ast.AST) -> str | None:
-    """Name the iteration `node` performs, or None if it performs none."""
+    """Name the iteration `node` performs (or the construct that keeps a reader from seeing whether it
+    iterates), or None if it performs none."""
     for kind, label in {**_LOOPS, **_COMPREHENSIONS}.items():
         if isinstance(node, kind):
             return label
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+    if name in TRACING_NAMES:
+        return f"a look at the interpreter's tracing (`{name}`), which only code hiding a loop needs"
+    if name in COMPUTED_NAMES:
+        return f"code reached by a computed name (`{name}`), which the check cannot follow"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _BY_NAME \
+            and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
+                     and isinstance(node.args[1].value, str)):
+        return f"{node.func.id}() with a computed name, which the check cannot follow"
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
         if node.id in ITERATING_BUILTINS:
             return f"call to {node.id}()"
@@ -111,15 +136,18 @@ def _body_nodes(definition: Definition) -> Iterable[ast.AST]:
             yield from ast.walk(root)
 
 
-def find_loops(entry: Definition, resolve: Resolver, aliases: dict[str, str] | None = None) -> list[LoopViolation]:
+def find_loops(entry: Definition, resolve: Resolver, aliases: dict[str, str] | None = None,
+               unreadable: dict[str, str] | None = None) -> list[LoopViolation]:
     """All iteration in `entry` and in the functions it (transitively) calls, recursion included.
 
     Decorators count as calls (a loop in a wrapper runs on every call); `aliases` are other names the
-    code gave to iterating builtins (`m = map`, `from functools import reduce as fold`).
+    code gave to iterating builtins (`m = map`, `from functools import reduce as fold`); `unreadable`
+    names code the check cannot read (name -> why), which counts as a violation where it is used.
     """
     violations: list[LoopViolation] = []
     seen: set[str] = set()
     aliases = aliases or {}
+    unreadable = unreadable or {}
 
     def visit(definition: Definition, stack: tuple[str, ...]) -> None:
         seen.add(definition.qualname)
@@ -131,6 +159,9 @@ def find_loops(entry: Definition, resolve: Resolver, aliases: dict[str, str] | N
             if construct is None and isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
                     and node.id in aliases:
                 construct = f"call to {aliases[node.id]}() (named `{node.id}`)"
+            if construct is None and isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
+                    and node.id in unreadable:
+                construct = f"use of {unreadable[node.id]}"
             if construct is not None:
                 violations.append(_violation(entry, definition, node, construct))
             if not isinstance(node, ast.Call):
@@ -170,11 +201,37 @@ class SourceDefinitions:
     names given to iterating builtins are remembered.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, is_library_module: Callable[[str], bool] | None = None) -> None:
         self.functions: dict[str, Definition] = {}
         self.classes: dict[str, dict[str, Definition]] = {}
         self.instances: dict[str, str] = {}  # name -> class, for `name = Class(...)`
         self.aliases: dict[str, str] = {}  # name -> the iterating builtin it stands for
+        self.modules: dict[str, str] = {}  # name -> the module an import bound to it
+        self.module_sources: dict[str, SourceDefinitions] = {}  # modules shipped beside the notebook, parsed
+        self.is_library_module = is_library_module or installed_module
+
+    def add_module_source(self, module: str, source: str) -> None:
+        """Parse a module that sits beside the notebook (`helpers.py`), so calls into it are followed."""
+        parsed = SourceDefinitions(self.is_library_module)
+        parsed.add_source(source, origin=f"{module}.py")
+        self.module_sources[module] = parsed
+
+    def add_modules_beside(self, folder: str | Path | None, limit: int = 50) -> None:
+        """Parse the `.py` files in a notebook's folder (at most `limit`; unparsable ones are left unread)."""
+        if not folder or not Path(folder).is_dir():
+            return
+        for path in sorted(Path(folder).glob("*.py"))[:limit]:
+            if path.is_file() and not path.is_symlink() and path.stat().st_size < 1_000_000:
+                try:
+                    self.add_module_source(path.stem, path.read_text(encoding="utf-8", errors="replace"))
+                except (SyntaxError, ValueError, OSError):
+                    continue
+
+    def unreadable_modules(self) -> dict[str, str]:
+        """Names bound to modules the check cannot read: neither installed nor shipped beside the notebook
+        (a module the notebook writes at run time, say)."""
+        return {name: module for name, module in self.modules.items()
+                if module.split(".")[0] not in self.module_sources and not self.is_library_module(module)}
 
     def add_source(self, source: str, origin: str = "") -> None:
         """Parse one block (a cell) and record what it defines; raises SyntaxError if it can't."""
@@ -205,10 +262,22 @@ class SourceDefinitions:
                         self.functions[target.id] = self.functions[value.id]
                     elif isinstance(value, (ast.Name, ast.Attribute)) and _construct_of(value) is not None:
                         self.aliases[target.id] = _iterating_name(value)
-            elif isinstance(node, ast.ImportFrom) and node.module in ("functools", "builtins", "itertools"):
+            elif isinstance(node, ast.Import):
                 for name in node.names:
-                    if name.name in ITERATING_BUILTINS or node.module == "itertools":
-                        self.aliases[name.asname or name.name] = f"{node.module}.{name.name}"
+                    bound = name.asname or name.name.split(".")[0]
+                    self.modules[bound] = name.name if name.asname else name.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if node.module in ("functools", "builtins", "itertools"):
+                    for name in node.names:
+                        if name.name in ITERATING_BUILTINS or node.module == "itertools":
+                            self.aliases[name.asname or name.name] = f"{node.module}.{name.name}"
+                local = self.module_sources.get(node.module)
+                for name in node.names:
+                    bound = name.asname or name.name
+                    if local is not None and name.name in local.functions:
+                        self.functions[bound] = local.functions[name.name]
+                    elif local is None and not self.is_library_module(node.module):
+                        self.modules[bound] = node.module
 
     def lookup(self, qualname: str) -> Definition | None:
         """The definition of `name` or `Class.method`, or None if the code defines no such thing."""
@@ -231,6 +300,9 @@ class SourceDefinitions:
                 return self.lookup(f"{caller.qualname.split('.')[0]}.{func.attr}")
             if owner in self.classes:
                 return self.classes[owner].get(func.attr)
+            local = self.module_sources.get(self.modules.get(owner, ""))
+            if local is not None:
+                return local.lookup(func.attr)
         return None
 
     def find_loops(self, qualname: str) -> list[LoopViolation]:
@@ -240,7 +312,21 @@ class SourceDefinitions:
             entry = self.lookup(f"{self.instances[qualname]}.__call__")
         if entry is None:
             raise KeyError(qualname)
-        return find_loops(entry, self.resolve, self.aliases)
+        unreadable = {name: f"module `{module}`, which is neither installed nor shipped beside the notebook, so "
+                      "the check cannot read it" for name, module in self.unreadable_modules().items()}
+        return find_loops(entry, self.resolve, self.aliases, unreadable)
+
+
+@functools.lru_cache(maxsize=1024)
+def installed_module(name: str) -> bool:
+    """Whether `name` is a module this Python can import without the notebook (stdlib, site-packages,
+    the course's packages)."""
+    if name.split(".")[0] in sys.stdlib_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(name.split(".")[0]) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _statements(body: list[ast.stmt]) -> Iterable[ast.stmt]:
@@ -330,6 +416,8 @@ def live_resolver(caller: Definition, call: ast.Call) -> Definition | None:
             target = inspect.getattr_static(owner, call.func.attr, None)
             if isinstance(target, (staticmethod, classmethod)):
                 target = target.__func__
+        elif isinstance(owner, types.ModuleType):
+            target = owner.__dict__.get(call.func.attr)
     if target is None or not _is_user_code(target):
         return None
     try:

@@ -74,6 +74,7 @@ class CheckLoopsStatically(NbGraderPreprocessor):
         state = _state(resources)
         state["facts"] = facts
         definitions = SourceDefinitions()
+        definitions.add_modules_beside(resources.get("metadata", {}).get("path"))
         for index, source in code_cells(nb):
             try:
                 definitions.add_source(source, origin=f"cell {index + 1}")
@@ -138,15 +139,27 @@ class CollectRuntimeChecks(NbGraderPreprocessor):
         if not state.get("probe_specs"):
             return nb, resources
         report = state.get("probe_report")
+        violations = state.setdefault("loop_violations", {})
+        if report is None and state.get("probe_failure"):  # the student's code kept the probe from measuring
+            events.record(resources, events.PROBE_FAILED, f"the runtime loop checks did not run: "
+                          f"{state['probe_failure']}")
+            for name, _, _ in state["probe_specs"]:
+                violations.setdefault(name, []).append(
+                    f"`{name}` could not be measured for loops: {state['probe_failure']}")
+            return nb, resources
         if report is None:
             why = ("the kernel ran without the integrity guard" if not state.get("guarded")
                    else "the kernel was stopped before them")
             events.record(resources, events.PROBE_FAILED, f"the runtime loop checks did not run ({why})")
             return nb, resources
-        violations = state.setdefault("loop_violations", {})
         for name, result in report.get("probes", {}).items():
             if "error" in result:
                 events.record(resources, events.PROBE_FAILED, f"{name}: {result['error']}")
+                if not _passes_its_tests(nb, state, name):
+                    continue  # its tests fail already (a stub, a bug): the probe's error is not about loops
+                violations.setdefault(name, []).append(
+                    f"`{name}` could not be measured for loops: on the probe's inputs, which its contract "
+                    f"allows, it raised {result['error']}")
                 continue
             for dimension, found in result["dimensions"].items():
                 (small, large), (lines_small, lines_large) = found["sizes"], found["lines"]
@@ -156,6 +169,15 @@ class CollectRuntimeChecks(NbGraderPreprocessor):
                         f"{small} but {lines_large} with {dimension} = {large}, so it iterates over its input"
                     )
         return nb, resources
+
+
+def _passes_its_tests(nb: NotebookNode, state: dict, name: str) -> bool:
+    """Whether every test cell guarding the NO LOOPS function `name` passed (by the guard's verdicts)."""
+    facts = state.get("facts") or SourceFacts()
+    guards = next((set(f.guards) for f in facts.declared if f.name == name), set())
+    verdicts = state.get("verdicts", {})
+    indices = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in guards]
+    return bool(indices) and all(verdicts.get(i, {}).get("outcome") == "pass" for i in indices)
 
 
 class MarkLoopViolations(NbGraderPreprocessor):

@@ -197,6 +197,9 @@ class GuardedExecute(Execute):
             self.preprocess_cell(cell, resources, index)
         except DeadKernelError:
             killed = self._killed_reason(resources, index)
+            if kind == "probe":
+                resources["autograder"]["probe_failure"] = (
+                    "the kernel died while the probe called it" + (f" ({killed})" if killed else ""))
             raise _Restart(index, "KernelDied", killed or "the kernel died while running this cell (os._exit, a "
                            "crash, or it was killed); the rest of the notebook was re-run without it",
                            events.KERNEL_DIED) from None
@@ -257,6 +260,9 @@ class GuardedExecute(Execute):
                     state["verdicts"][index] = message
                 elif found == "probe" and message.get("token") == token:
                     state["probe_report"] = {"probes": message.get("results", {})}
+        if kind == "probe" and "probe_report" not in state:
+            state["probe_failure"] = ("the probe's cell ran, but the guard's probe did not: the notebook "
+                                      "replaced or intercepted `__autograder_probe__`")
         for problem in self._channel.problems():
             events.record(resources, events.TAMPERING, f"integrity channel: {problem}", **where)
         if self._channel.closed and kind != "probe":

@@ -73,7 +73,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     import gc
     import types
 
-    from autograder.noloops.probe import count_lines
+    from autograder.noloops.probe import count_lines, library_code_check
     from autograder.noloops.probe import probe_function as probe_one
 
     # --- primitives, bound now ----------------------------------------------------------------
@@ -102,6 +102,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     MISSING = object()
 
     library = _tuple(p.rstrip("/") + "/" for p in config.get("library", []) if p)
+    OWN_NAMES = ("__autograder_test__", "__autograder_probe__", "__autograder_final__", "__autograder_snapshot__")
     guarded_modules = _tuple(config.get("module", []))
     guarded_classes_spec = _tuple(config.get("class", []))
     here_dir = os.path.dirname(__file__)
@@ -178,6 +179,13 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     def is_student(frame):
         filename = frame.f_code.co_filename
         return not (is_library(filename) or is_ours(filename))
+
+    is_library_code = library_code_check(is_library)
+
+    def counted(frame):
+        """Whether the NO LOOPS probe counts a frame's lines: all code but the libraries' own (checked by
+        the code itself: a loop compiled under a library's file name, or under ours, is counted)."""
+        return not is_library_code(frame.f_code)
 
     def describe(frame):
         code = frame.f_code
@@ -411,6 +419,11 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 frame = frame.f_back
         namespace = user_namespace()
         if namespace is not None:
+            for name in OWN_NAMES:
+                if name in namespace:
+                    found.append(f"the notebook defines `{name}`, a name of the grader's")
+                    graveyard.append(namespace.get(name))
+                    take(namespace, name)
             for name, (value, _origin) in state["protected"].items():
                 if namespace.get(name, MISSING) is not value:
                     found.append(f"`{name}` no longer refers to what the instructor's cell bound")
@@ -552,7 +565,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         if message is None:
             raise RuntimeError("__autograder_probe__() only runs when the grader asks for it")
         token, specs = message
-        results = {name: probe_one(namespace, name, probe, ranges, is_student, filename=PROBE_FILENAME,
+        results = {name: probe_one(namespace, name, probe, ranges, counted, filename=PROBE_FILENAME,
                                    settrace=_settrace)
                    for name, probe, ranges in specs}
         _audit("autograder.probe.end", token, results)
@@ -563,7 +576,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     runner_codes = {runner.__code__: {"_audit": _audit, "_exec": _exec, "_eval": _eval, "_compile": _compile,
                                       "describe_error": describe_error, "shown_value": shown_value,
                                       "raised_where": raised_where},
-                    probe_runner.__code__: {"_audit": _audit, "probe_one": probe_one, "is_student": is_student,
+                    probe_runner.__code__: {"_audit": _audit, "probe_one": probe_one, "counted": counted,
                                             "_settrace": _settrace},
                     final_runner.__code__: {"_audit": _audit}}
     counter_code = count_lines.__code__

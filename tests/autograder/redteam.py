@@ -207,10 +207,172 @@ display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(5)</script></
 ]
 
 
-def build_attacks(student: Student, release: dict) -> dict[str, tuple[Submission, Expected]]:
-    """Every attack of the tables above as a real submission."""
+# NO LOOPS evasions: each `row_means` returns the right means, but iterates over the rows in Python. Every
+# one must lose row_means's 3 points with the reason in `loop_violations` (some are flagged as well).
+LOOPED = Expected("graded", WRONG, 0.0, loops="tiny.row_means")
+
+
+def _evasion(name, code, why, expected=LOOPED):
+    return Attack(name, "evasion", [("tiny.ipynb", "row_means", code)], expected, why)
+
+
+EVASIONS = [
+    _evasion("evade_loop_behind_functools_wraps", """
+import functools
+def rowwise(f):
+    @functools.wraps(f)
+    def wrapper(x):
+        return np.array([f(row) for row in x])
+    return wrapper
+
+@rowwise
+def row_means(x):
+    return x.mean()
+""", "the loop sits in a decorator's wrapper"),
+    _evasion("evade_helper_module_written_to_tmp", """
+import sys
+with open("/tmp/rowhelp.py", "w") as handle:
+    handle.write("def means(x):\\n    out = []\\n    for row in x:\\n"
+                 "        out.append(row.mean())\\n    return out\\n")
+sys.path.insert(0, "/tmp")
+import rowhelp
+
+def row_means(x):
+    return np.array(rowhelp.means(x))
+""", "the loop is in a module the notebook writes, which the static check cannot read"),
+    _evasion("evade_exec_reached_by_computed_name", """
+import builtins
+run = getattr(builtins, "ex" + "ec")
+
+def row_means(x):
+    found = {"x": x}
+    run("means = [row.mean() for row in x]", found)
+    return np.array(found["means"])
+""", "exec under a computed name"),
+    _evasion("evade_map_rebound_in_builtins", """
+import builtins
+each = builtins.map
+
+def row_means(x):
+    return np.array(list(each(lambda row: row.mean(), x)))
+""", "map under another name, taken from builtins"),
+    _evasion("evade_def_inside_an_if", """
+if np.__name__ == "numpy":
+    def row_means(x):
+        out = np.empty(x.shape[0])
+        i = 0
+        while i < x.shape[0]:
+            out[i] = x[i].mean()
+            i += 1
+        return out
+""", "a definition the top level does not show"),
+    _evasion("evade_class_with_a_looping_call", """
+class RowMeans:
+    def __call__(self, x):
+        return np.array([row.mean() for row in x])
+
+row_means = RowMeans()
+""", "an instance whose __call__ loops"),
+    _evasion("evade_sorted_key_runs_per_row", """
+def row_means(x):
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "a C builtin calls the student's lambda once per row: only the runtime count can see it"),
+    _evasion("evade_numpy_iterates_a_sequence", """
+class Rows:
+    def __init__(self, x):
+        self.x = x
+    def __len__(self):
+        return len(self.x)
+    def __getitem__(self, i):
+        if i >= len(self.x):
+            raise IndexError(i)
+        return self.x[i].mean()
+
+def row_means(x):
+    return np.array(Rows(x), dtype=float)
+""", "numpy calls __getitem__ once per row"),
+    _evasion("evade_clean_path_when_traced", """
+import sys
+
+def row_means(x):
+    if sys.gettrace() is not None:
+        return x.mean(axis=1)
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "take the loop-free path only while the runtime check traces"),
+    _evasion("evade_detects_the_tracer_by_computed_names", """
+import sys
+
+def row_means(x):
+    if getattr(sys, "get" + "trace")() is not None:
+        return x.mean(axis=1)
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "the same, with the tracer looked up by a computed name"),
+    _evasion("evade_settrace_replaced", """
+import sys
+sys.settrace = lambda function: None
+
+def row_means(x):
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "switch the runtime count off", Expected("graded", WRONG, 0.0, loops="tiny.row_means",
+                                               flags=("sys.settrace was replaced",))),
+    _evasion("evade_code_compiled_under_a_library_filename", """
+import numpy
+_space = {}
+exec(compile("def means(x):\\n    return [row.mean() for row in x]\\n", numpy.__file__, "exec"), _space)
+_means = _space["means"]
+
+def row_means(x):
+    return np.array(_means(x))
+""", "code that claims to be numpy's, so a check by file name would not count it"),
+    _evasion("evade_probe_inputs_make_it_raise", """
+def row_means(x):
+    if x.shape[0] > 8:
+        raise MemoryError("too big")
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "fail on the probe's large input, so that nothing is measured"),
+    _evasion("evade_forges_the_probe", """
+def __autograder_probe__():
+    print("no loops here")
+
+def row_means(x):
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "replace the probe the grader appends with one of its own"),
+    _evasion("evade_ends_the_kernel_on_large_inputs", """
+import os
+
+def row_means(x):
+    if x.shape[0] > 8:
+        os._exit(0)
+    out = np.empty(x.shape[0])
+    sorted(range(x.shape[0]), key=lambda i: (out.__setitem__(i, x[i].mean()), i)[1])
+    return out
+""", "end the kernel during the probe, so that no report comes back",
+        Expected("error", WRONG, 0.0, loops="tiny.row_means", flags=("os._exit",))),
+    _evasion("evade_recursion_through_lambdas", """
+def row_means(x):
+    step = lambda f, rows: [] if len(rows) == 0 else [rows[0].mean()] + f(f, rows[1:])
+    return np.array(step(step, x))
+""", "recursion the static check cannot name"),
+]
+
+
+def build_attacks(student: Student, release: dict, attacks: list[Attack] | None = None
+                  ) -> dict[str, tuple[Submission, Expected]]:
+    """Every attack of the tables above (or of `attacks`) as a real submission."""
     built = {}
-    for attack in [*FORGE, *LEAKS, *HTML]:
+    for attack in attacks or [*FORGE, *LEAKS, *HTML]:
         if attack.base == "unsolved":
             submission = Submission({n: copy.deepcopy(nb) for n, nb in release.items()}, timestamp=ON_TIME)
         else:
@@ -218,7 +380,10 @@ def build_attacks(student: Student, release: dict) -> dict[str, tuple[Submission
             if attack.base == "wrong":
                 replace_cell(submission, "tiny.ipynb", "row_means", WRONG_ROW_MEANS)
         for notebook, after, code in attack.cells:
-            add_cell(submission, notebook, after, code.strip() + "\n")
+            if attack.base == "evasion":  # the evasion is the student's answer
+                replace_cell(submission, notebook, after, code.strip() + "\n")
+            else:
+                add_cell(submission, notebook, after, code.strip() + "\n")
         built[attack.name] = (submission, attack.expected)
     return built
 

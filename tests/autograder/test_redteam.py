@@ -27,6 +27,7 @@ from autograder.demo import Student
 from tests.autograder.classroom import ASSIGNMENT, FULL_AUTO_SCORE, ON_TIME, Expected
 from tests.autograder.conftest import released_course
 from tests.autograder.redteam import (
+    EVASIONS,
     HIDDEN_LINE,
     MARKDOWN_XSS,
     WRONG_ROW_MEANS,
@@ -47,10 +48,16 @@ class Graded:
     results: dict[str, dict]
     seconds: float
     output: str
+    left_behind: set[Path]  # kernel pools and scratch folders that the run made and did not remove
+
+
+def pools_and_scratch() -> set[Path]:
+    return set(Path("/tmp").glob("autograder-pool-*")) | set(Path("/tmp").glob("autograder-pool-*/scratch/*"))
 
 
 def grade(root: Path, workers: int) -> Graded:
     env = {**os.environ, "AUTOGRADER_TEST_SECRET": SECRET}
+    earlier = pools_and_scratch()  # a grader killed outright before (another test's) cannot clean up
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "--course", str(root), "grade", ASSIGNMENT,
                            "--workers", str(workers), "--device", "cpu", "--quiet"],
@@ -63,7 +70,7 @@ def grade(root: Path, workers: int) -> Graded:
     for path in (root / "reports" / ASSIGNMENT / "results").glob("*.json"):
         data = json.loads(path.read_text())
         results[data["student_id"]] = data
-    return Graded(root, rows, results, seconds, done.stdout + done.stderr)
+    return Graded(root, rows, results, seconds, done.stdout + done.stderr, pools_and_scratch() - earlier)
 
 
 def digest(folder: Path) -> str:
@@ -85,9 +92,6 @@ def check_row(graded: Graded, student: str, expected: Expected) -> None:
         assert any(text in reason for reason in result["reasons"]), context
 
 
-# Pools of grader runs that were killed before these tests (a killed grader cannot clean up): not ours.
-EARLIER_POOLS = set(Path("/tmp").glob("autograder-pool-*"))
-EARLIER_SCRATCH = set(Path("/tmp").glob("autograder-pool-*/scratch/*"))
 
 
 # --- the hostile class ----------------------------------------------------------------------------
@@ -217,11 +221,35 @@ def test_the_grader_environment_never_reaches_a_kernel(hostile):
 def test_nothing_hangs_and_nothing_is_left_behind(hostile):
     graded, _, _ = hostile
     assert graded.seconds < 900, graded.seconds
-    left = set(Path("/tmp").glob("autograder-pool-*/scratch/*")) - EARLIER_SCRATCH
-    assert not left, f"scratch folders were left behind: {sorted(left)}"
+    assert not graded.left_behind, f"kernel pools or scratch folders were left behind: {sorted(graded.left_behind)}"
     if os.geteuid() == 0 and SANDBOXED:
         left = subprocess.run(["pgrep", "-u", "65534", "-a"], capture_output=True, text=True).stdout
         assert not left.strip(), f"processes of the sandbox user outlived the grader:\n{left}"
+
+
+# --- NO LOOPS evasions: each must lose the points of the function it loops in ---------------------
+
+@pytest.fixture(scope="module")
+def evaders(tmp_path_factory) -> Graded:
+    course = released_course(tmp_path_factory.mktemp("evaders"))
+    student = Student(course.root / "release" / ASSIGNMENT, course.root / "source" / ASSIGNMENT, timestamp=ON_TIME)
+    for name, (submission, _) in build_attacks(student, student.release, EVASIONS).items():
+        submission.write(course.submission(name))
+    student.solved().write(course.submission("honest"))
+    return grade(course.root, workers=2)
+
+
+@pytest.mark.parametrize("attack", EVASIONS, ids=lambda attack: attack.name)
+def test_every_no_loops_evasion_loses_its_points(evaders, attack):
+    check_row(evaders, attack.name, attack.expected)
+    row = evaders.rows[attack.name]
+    assert row["loop_violations"] == attack.expected.loops, (row, evaders.results[attack.name]["loop_details"])
+
+
+def test_the_honest_student_graded_with_the_evaders_keeps_every_point(evaders):
+    row = evaders.rows["honest"]
+    assert (row["status"], float(row["raw_score"]), row["flags"], row["loop_violations"]) == \
+        ("graded", FULL_AUTO_SCORE, "", ""), evaders.results["honest"]
 
 
 # --- neighbours: each attacker graded right before the victim it tries to reach -------------------
@@ -346,7 +374,7 @@ def test_the_sandbox_holds_as_root(neighbours):
 
 
 def test_no_neighbour_process_or_file_outlives_the_run(neighbours):
-    assert not set(Path("/tmp").glob("autograder-pool-*")) - EARLIER_POOLS, "the kernel pool was left behind"
+    assert not neighbours.left_behind, f"kernel pools were left behind: {sorted(neighbours.left_behind)}"
     if os.geteuid() == 0 and SANDBOXED:
         left = subprocess.run(["pgrep", "-u", "65534", "-a"], capture_output=True, text=True).stdout
         assert not left.strip(), f"processes of the sandbox user outlived the grader:\n{left}"

@@ -131,3 +131,40 @@ def test_the_course_helpers_loops_are_not_the_students(tmp_path):
     spec.loader.exec_module(module)
     assert find_loops_in_function(module.row_means) == []  # count_params loops over parameters: the course's
     assert find_loops_in_function(module.row_means_looping)
+
+
+def test_a_module_beside_the_notebook_is_read_and_one_the_notebook_writes_is_a_violation(tmp_path):
+    (tmp_path / "helpers.py").write_text("def means(x):\n    return [row.mean() for row in x]\n"
+                                         "def clean(x):\n    return x.mean(axis=1)\n")
+    shipped = SourceDefinitions()
+    shipped.add_modules_beside(tmp_path)
+    shipped.add_source("import helpers\nfrom helpers import clean\n"
+                       "def row_means(x):\n    return np.array(helpers.means(x))\n"
+                       "def row_means_clean(x):\n    return clean(x) + helpers.clean(x)\n")
+    [found] = shipped.find_loops("row_means")
+    assert (found.where, found.construct, found.origin) == ("means", "list comprehension", "helpers.py")
+    assert shipped.find_loops("row_means_clean") == []
+    written = SourceDefinitions()  # the same code, with no helpers.py beside it: written at run time
+    written.add_source("import helpers\nimport numpy as np\nimport torch.nn.functional as F\n"
+                       "def row_means(x):\n    return np.array(helpers.means(x)) + F.relu(x)\n")
+    [found] = written.find_loops("row_means")
+    assert "module `helpers`, which is neither installed nor shipped beside the notebook" in found.construct
+
+
+@pytest.mark.parametrize("code", [
+    "def row_means(x):\n    return x.mean(axis=1) if sys.gettrace() is None else x.sum(axis=1) / x.shape[1]\n",
+    "def row_means(x):\n    return getattr(x, 'me' + 'an')(axis=1)\n",
+    "def row_means(x):\n    return vars(np)['mean'](x, axis=1)\n",
+    "def row_means(x):\n    return __import__('numpy').mean(x, axis=1)\n",
+    "def row_means(x):\n    from multiprocessing.dummy import Pool\n    return np.array(Pool(2).map(np.mean, x))\n",
+], ids=["reads_the_tracer", "computed_getattr", "vars", "dunder_import", "pool_map"])
+def test_code_the_check_cannot_read_counts_as_a_loop(code):
+    definitions = SourceDefinitions()
+    definitions.add_source(code)
+    assert definitions.find_loops("row_means"), code
+
+
+def test_getattr_with_a_constant_name_is_fine():
+    definitions = SourceDefinitions()
+    definitions.add_source("def row_means(x):\n    return getattr(x, 'mean')(axis=1)\n")
+    assert definitions.find_loops("row_means") == []
