@@ -25,12 +25,52 @@ from .declarations import DeclarationError, read_declaration
 
 log = logging.getLogger(__name__)
 
-SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
-HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-STUB = "raise NotImplementedError()"
 # Lines at least this long that only occur inside hidden regions must not reach the release.
 DISTINCTIVE_LINE = 24
+HEADER_FOOTER = ("header", "footer")
+
+
+@dataclass(frozen=True)
+class ReleaseRules:
+    """What nbgrader's release does to a notebook, as this course configures it (ClearSolutions,
+    ClearHiddenTests): the delimiters it removes and the stubs it puts in their place."""
+
+    begin_solution: str = "BEGIN SOLUTION"
+    end_solution: str = "END SOLUTION"
+    begin_hidden: str = "BEGIN HIDDEN TESTS"
+    end_hidden: str = "END HIDDEN TESTS"
+    code_stubs: tuple[tuple[str, str], ...] = (("python", "# YOUR CODE HERE\nraise NotImplementedError()"),)
+    text_stub: str = "YOUR ANSWER HERE"
+
+    @classmethod
+    def of(cls, config) -> ReleaseRules:
+        from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+        solutions, hidden = ClearSolutions(config=config), ClearHiddenTests(config=config)
+        stubs = solutions.code_stub if isinstance(solutions.code_stub, dict) else {"python": solutions.code_stub}
+        return cls(solutions.begin_solution_delimeter, solutions.end_solution_delimeter, hidden.begin_test_delimeter,
+                   hidden.end_test_delimeter, tuple(sorted(stubs.items())), solutions.text_stub)
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return (self.begin_solution, self.end_solution, self.begin_hidden, self.end_hidden)
+
+    def regions(self, source: str) -> list[str]:
+        """The text of every solution and hidden-test region of a cell."""
+        found = []
+        for begin, end in ((self.begin_solution, self.end_solution), (self.begin_hidden, self.end_hidden)):
+            found += re.findall(rf"{re.escape(begin)}[^\n]*\n(.*?)[^\n]*{re.escape(end)}", source, re.S)
+        return found
+
+    def outside_regions(self, source: str) -> str:
+        for begin, end in ((self.begin_solution, self.end_solution), (self.begin_hidden, self.end_hidden)):
+            source = re.sub(rf"[^\n]*{re.escape(begin)}.*?{re.escape(end)}[^\n]*", "", source, flags=re.S)
+        return source
+
+    def code_stub(self, notebook: nbformat.NotebookNode) -> str:
+        language = notebook.metadata.get("kernelspec", {}).get("language") or \
+            notebook.metadata.get("language_info", {}).get("name") or "python"
+        return dict(self.code_stubs).get(language.lower(), dict(self.code_stubs).get("python", ""))
 
 
 class ReleaseError(RuntimeError):
@@ -40,6 +80,10 @@ class ReleaseError(RuntimeError):
 def generate_release(root: Path, assignment: str) -> list[Path]:
     """Regenerate `release/<assignment>` from `source/<assignment>` and record the due date."""
     config = load_config(root)
+    for part in HEADER_FOOTER:  # nbgrader opens them relative to the working folder; the course root is meant
+        configured = config.IncludeHeaderFooter.get(part, "")
+        if configured and not Path(configured).is_absolute():
+            setattr(config.IncludeHeaderFooter, part, str(root / configured))
     coursedir = course_directory(config)
     coursedir.assignment_id = assignment
     converter = GenerateAssignment(coursedir=coursedir, config=config)
@@ -68,6 +112,12 @@ def fresh_release(root: Path, assignment: str, workdir: Path) -> Path:
     """Generate the release of `assignment` in a scratch copy of the course; return its folder."""
     shutil.copy(root / CONFIG_FILE, workdir / CONFIG_FILE)
     shutil.copytree(root / "source" / assignment, workdir / "source" / assignment)
+    config = load_config(root)
+    for part in HEADER_FOOTER:
+        configured = config.IncludeHeaderFooter.get(part, "")
+        if configured and not Path(configured).is_absolute() and (root / configured).is_file():
+            (workdir / configured).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / configured, workdir / configured)
     generate_release(workdir, assignment)
     return workdir / "release" / assignment
 
@@ -101,29 +151,53 @@ def check_source(path: Path) -> list[Problem]:
     return problems
 
 
-def check_release(source_path: Path, release_path: Path) -> list[Problem]:
-    """Compare a release notebook with its source: stubs in place, nothing hidden left."""
+def check_release(source_path: Path, release_path: Path, rules: ReleaseRules | None = None) -> list[Problem]:
+    """Compare a release notebook with its source: stubs in place, nothing hidden left. Cells are matched
+    by grade id, then by cell id, so header and footer cells and sources without cell ids (nbformat
+    before 4.5) compare as nbgrader releases them."""
+    rules = rules or ReleaseRules()
     name = release_path.name
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     problems = [Problem(name, msg) for msg in _output_problems(release)]
     text = json.dumps([c.source for c in release.cells])
-    for marker in MARKERS:
+    for marker in rules.markers:
         if marker in text:
             problems.append(Problem(name, f"the marker {marker!r} is still in the release"))
-    for line in _hidden_lines(source):
+    for line in _hidden_lines(source, rules):
         if line in text:
             problems.append(Problem(name, f"solution or hidden-test text leaked: {line!r}"))
-    released = {c.get("id"): c for c in release.cells}
-    for cell in source.cells:
+    code_stub = [line.strip() for line in rules.code_stub(source).splitlines() if line.strip()]
+    for cell, released in _matched_cells(source, release):
         meta = cell.metadata.get("nbgrader", {})
-        if cell.get("id") not in released:
-            label = meta.get("grade_id", cell.cell_type)
-            problems.append(Problem(name, f"cell {cell.get('id')!r} ({label}) is missing"))
+        label = meta.get("grade_id") or cell.get("id") or cell.cell_type
+        if released is None:
+            problems.append(Problem(name, f"cell {label!r} is missing"))
             continue
-        if cell.cell_type == "code" and meta.get("solution") and STUB not in released[cell.get("id")].source:
-            problems.append(Problem(name, f"solution cell {meta.get('grade_id')!r} has no `{STUB}` stub"))
+        if not meta.get("solution"):
+            continue
+        lines = [line.strip() for line in released.source.splitlines()]
+        if cell.cell_type == "code" and code_stub and not all(line in lines for line in code_stub):
+            problems.append(Problem(name, f"solution cell {label!r} has no `{code_stub[-1]}` stub"))
+        elif cell.cell_type == "markdown" and rules.text_stub not in released.source:
+            problems.append(Problem(name, f"written answer {label!r} has no {rules.text_stub!r} stub"))
     return problems
+
+
+def _matched_cells(source: nbformat.NotebookNode, release: nbformat.NotebookNode):
+    """(source cell, its released cell or None), by grade id, else cell id, else the same place among the
+    cells that have neither."""
+    by_grade = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
+    by_id = {c.get("id"): c for c in release.cells if c.get("id")}
+    plain = [c for c in release.cells if not c.metadata.get("nbgrader", {}).get("grade_id")]
+    for cell in source.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            yield cell, by_grade.get(grade_id)
+        elif cell.get("id"):
+            yield cell, by_id.get(cell.get("id"))
+        else:
+            yield cell, next((c for c in plain if c.source == cell.source), None)
 
 
 def _output_problems(notebook: nbformat.NotebookNode) -> list[str]:
@@ -134,14 +208,12 @@ def _output_problems(notebook: nbformat.NotebookNode) -> list[str]:
     ]
 
 
-def _hidden_lines(source: nbformat.NotebookNode) -> set[str]:
+def _hidden_lines(source: nbformat.NotebookNode, rules: ReleaseRules) -> set[str]:
     """Distinctive lines that appear in solution or hidden-test regions and nowhere else."""
     hidden, visible = set(), set()
     for cell in source.cells:
-        regions = [m.group(1) for pattern in (SOLUTION_REGION, HIDDEN_REGION) for m in pattern.finditer(cell.source)]
-        hidden.update(line.strip() for region in regions for line in region.splitlines())
-        outside = HIDDEN_REGION.sub("", SOLUTION_REGION.sub("", cell.source))
-        visible.update(line.strip() for line in outside.splitlines())
+        hidden.update(line.strip() for region in rules.regions(cell.source) for line in region.splitlines())
+        visible.update(line.strip() for line in rules.outside_regions(cell.source).splitlines())
     return {line for line in hidden - visible if len(line) >= DISTINCTIVE_LINE}
 
 
@@ -152,13 +224,14 @@ def check_course(root: Path, assignment: str) -> list[Problem]:
     sources = sorted(source_dir.glob("*.ipynb"))
     if not sources:
         return [Problem(str(source_dir), "no source notebooks")]
+    rules = ReleaseRules.of(load_config(root))
     for path in sources:
         problems += check_source(path)
         released = release_dir / path.name
         if not released.exists():
             problems.append(Problem(path.name, "has no release notebook; run `autograder release`"))
             continue
-        problems += check_release(path, released)
+        problems += check_release(path, released, rules)
     with tempfile.TemporaryDirectory() as scratch:
         fresh = fresh_release(root, assignment, Path(scratch))
         for path in sorted(fresh.iterdir()):
