@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +72,29 @@ class ExtensionError(ValueError):
     """The extensions file cannot be used as it is."""
 
 
+def _read_once(read: Callable[[Path, CoursePolicy], dict]) -> Callable[[Path, CoursePolicy], dict]:
+    """A course file is read and checked once per version of it (its path, size and mtime), however many
+    students look it up: the batch checks it before grading and every student reuses that reading."""
+    readings: dict[tuple, dict] = {}
+
+    @functools.wraps(read)
+    def reader(path: Path, policy: CoursePolicy) -> dict:
+        try:
+            stat = path.stat()
+        except OSError:
+            return {}
+        key = (str(path), stat.st_size, stat.st_mtime_ns, policy.timezone)
+        if key not in readings:
+            readings.clear()
+            readings[key] = read(path, policy)
+        return readings[key]
+
+    return reader
+
+
+@_read_once
 def read_extensions(path: Path, policy: CoursePolicy) -> dict[str, Extension]:
     """Per-student extensions from a CSV with a `student_id` column and `due` or `extra_hours`."""
-    if not path.exists():
-        return {}
     extensions: dict[str, Extension] = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -183,22 +204,13 @@ def assess_lateness(
     return Lateness(submitted, due, seconds, points_off(plugin, student, 100.0, seconds), flags=tuple(flags))
 
 
-_authoritative: dict[tuple[str, float], dict[tuple[str, str], dt.datetime]] = {}
-
-
+@_read_once
 def read_authoritative_timestamps(path: Path, policy: CoursePolicy) -> dict[tuple[str, str], dt.datetime]:
     """(student_id, assignment or '') -> submission time, from a learning-management system's export.
 
     Columns: student_id and timestamp (also accepted: submitted_at), and optionally assignment. A missing
     file means no authoritative times; a malformed one raises TimestampsFileError naming the line.
     """
-    try:
-        stamp = path.stat().st_mtime
-    except OSError:
-        return {}
-    key = (str(path), stamp)
-    if key in _authoritative:
-        return _authoritative[key]
     found: dict[tuple[str, str], dt.datetime] = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -213,7 +225,6 @@ def read_authoritative_timestamps(path: Path, policy: CoursePolicy) -> dict[tupl
                                                                                            policy.zone)
             except TimestampError as error:
                 raise TimestampsFileError(f"{path}:{line}: {error}") from error
-    _authoritative[key] = found
     return found
 
 

@@ -145,3 +145,12 @@ def test_the_configured_plugin_is_the_one_used():
     assert points_off(zero, "s", 10.0, 1) == 10.0 and points_off(zero, "s", 10.0, 0) == 0.0
     tiers = late_plugin(load_config(ROOT))
     assert points_off(tiers, "s", 8.0, 30 * HOUR) == pytest.approx(2.4)
+
+
+def test_the_extensions_file_is_read_once_per_version_of_it(tmp_path):
+    policy = _policy(tmp_path, "student_id,extra_hours\nalice,12\n")
+    path = tmp_path / "extensions.csv"
+    first = read_extensions(path, policy)
+    assert read_extensions(path, policy) is first, "every student's lookup reuses the one reading"
+    path.write_text("student_id,extra_hours\nalice,12\nbob,24\n")
+    assert set(read_extensions(path, policy)) == {"alice", "bob"}, "an edited file is read again"
