@@ -21,7 +21,6 @@ sufficient.
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import copy
 import datetime as dt
@@ -36,13 +35,14 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.declarations import VARIABLE as DECLARATION_VARIABLE
+from autograder.declarations import DeclarationError, parse_declaration, read_declaration
+
 from .loops import SourceDefinitions
 from .runtime import is_grading
 
 __all__ = ["CellProblem", "LoopProblem", "SelfCheckResult", "find_loop_problems", "self_check", "main"]
 
-DECLARATION_CELL = "no_loops_declaration"
-DECLARATION_VARIABLE = "NO_LOOPS"
 ANSWER_STUB = "YOUR ANSWER HERE"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FRAME = re.compile(r"\bin ((?:\w+\.)*\w+)\(")
@@ -78,11 +78,11 @@ class LoopProblem:
     cell: int  # the cell that defines `where`, 1 being the first cell
     cell_line: int  # the same line counted within that cell
     code: str  # the line itself
+    message: str = ""  # the grader's and assert_no_loops' own words for it
 
     def describe(self) -> str:
-        via = "" if self.where == self.function else f" (in `{self.where}`, which it calls)"
-        return (f"`{self.function}`{via}: {self.construct} at line {self.line} of `{self.where}` "
-                f"(cell {self.cell}, line {self.cell_line}): {self.code}")
+        where = f" [line {self.cell_line} of cell {self.cell}]" if self.cell else ""
+        return self.message + where
 
 
 @dataclass
@@ -190,23 +190,21 @@ def current_notebook() -> Path | None:
 
 
 def declared_no_loops(notebook: nbformat.NotebookNode) -> list[str]:
-    """The NO LOOPS functions a notebook declares, read from its declaration cell with `ast` (never run)."""
-    cells = [c for c in notebook.cells if c.cell_type == "code"
-             and c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == DECLARATION_CELL]
-    cells = cells or [c for c in notebook.cells if c.cell_type == "code" and DECLARATION_VARIABLE in c.source]
-    for cell in cells:
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == DECLARATION_VARIABLE for t in node.targets
-            ):
-                value = ast.literal_eval(node.value)
-                if isinstance(value, dict):
-                    return [str(name) for name in value]
-    return []
+    """The NO LOOPS functions a notebook declares, read as the grader reads them (never run); a
+    declaration cell whose grade id was lost is still found by its `NO_LOOPS =`."""
+    try:
+        declared = read_declaration(notebook)
+    except DeclarationError:
+        declared = []
+    if not declared:
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and DECLARATION_VARIABLE in cell.source:
+                try:
+                    declared = parse_declaration(cell.source)
+                except DeclarationError:
+                    continue
+                break
+    return [function.name for function in declared]
 
 
 def _python_source(source: str) -> str:
@@ -247,7 +245,7 @@ def find_loop_problems(notebook: nbformat.NotebookNode, folder: Path | None = No
             first_line = where.first_line if where is not None else 1
             cell = int(violation.origin.removeprefix("cell ")) if violation.origin.startswith("cell ") else 0
             loops.append(LoopProblem(violation.function, violation.where, violation.construct, violation.line,
-                                     cell, first_line + violation.line - 1, violation.code))
+                                     cell, first_line + violation.line - 1, violation.code, str(violation)))
     return declared, loops, problems
 
 

@@ -374,11 +374,18 @@ _PACKAGE_ROOTS = tuple(
 )
 
 
+def _class_call(instance: object) -> object:
+    """The `__call__` an instance's class defines (None if it defines none)."""
+    return inspect.getattr_static(type(instance), "__call__", None)
+
+
 def live_definition(func: Callable) -> Definition:
     """Parse the source of a live function or method into a Definition."""
     func = inspect.unwrap(func)
     if isinstance(func, (types.MethodType,)):
         func = func.__func__
+    if not isinstance(func, (types.FunctionType, type)) and isinstance(_class_call(func), types.FunctionType):
+        func = type(func).__call__  # an instance the tests call: its class's __call__ is what runs
     try:
         source = inspect.getsource(func)
     except (OSError, TypeError) as error:
@@ -406,6 +413,9 @@ def live_resolver(caller: Definition, call: ast.Call) -> Definition | None:
         target = namespace.get(call.func.id)
         if isinstance(target, type):
             target = target.__dict__.get("__init__")
+        elif target is not None and not isinstance(target, types.FunctionType) \
+                and isinstance(_class_call(target), types.FunctionType):
+            target = type(target).__call__  # an instance called like a function
     elif isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
         owner_name = call.func.value.id
         if owner_name in ("self", "cls") and "." in func.__qualname__:
@@ -428,4 +438,18 @@ def live_resolver(caller: Definition, call: ast.Call) -> Definition | None:
 
 def find_loops_in_function(func: Callable) -> list[LoopViolation]:
     """Iteration in a live function and in the user-written functions it calls."""
-    return find_loops(live_definition(func), live_resolver)
+    entry = live_definition(func)
+    return find_loops(entry, live_resolver, _live_aliases(getattr(entry.live, "__globals__", {})))
+
+
+def _live_aliases(namespace: dict) -> dict[str, str]:
+    """Other names a namespace gave to iterating builtins (`m = map`, `from functools import reduce as fold`)."""
+    import builtins
+    import functools
+    import itertools
+
+    iterating = {id(getattr(builtins, name)): name for name in ITERATING_BUILTINS if hasattr(builtins, name)}
+    iterating[id(functools.reduce)] = "functools.reduce"
+    iterating.update({id(value): f"itertools.{name}" for name, value in vars(itertools).items() if callable(value)})
+    return {name: iterating[id(value)] for name, value in list(namespace.items())
+            if id(value) in iterating and not name.startswith("__")}

@@ -111,7 +111,7 @@ def test_a_loop_injected_into_each_no_loops_function_is_reported_with_its_line(p
         assert loop.line == loop.cell_line - definition.lineno + 1
         report = result.report()
         assert f"`{function}`" in report and f"for loop at line {loop.line}" in report
-        assert f"(cell {loop.cell}, line {loop.cell_line})" in report and not result.passed
+        assert f"[line {loop.cell_line} of cell {loop.cell}]" in report and not result.passed
 
 
 def test_loops_in_helpers_magics_and_broken_cells(tmp_path):
@@ -129,7 +129,7 @@ def test_loops_in_helpers_magics_and_broken_cells(tmp_path):
     result = self_check(path, run=False)
     assert [(p.function, p.where, p.construct, p.cell, p.cell_line) for p in result.loops] == [
         ("total", "helper", "list comprehension", 3, 2)]
-    assert "(in `helper`, which it calls)" in result.report()
+    assert ", which `total` calls: " in result.report()
     assert any("`missing` is a NO LOOPS function, but no cell defines it" in p for p in result.problems)
     assert any(p.startswith("cell 4 is not valid Python") for p in result.problems)
 
