@@ -211,6 +211,8 @@ def execute_submission(job: GradingJob) -> dict:
     shutil.copyfile(job.snapshot, work / "gradebook.db")
     os.environ["COURSE_DEVICE"] = job.device
     copy_release_files(root, work, job.assignment, config)  # nbgrader puts them next to the notebooks
+    config.ScanIntegrity.handed_out = str(root / config.CourseDirectory.get("release_directory", "release")
+                                          / job.assignment)
     config.CourseDirectory.root = str(work)
     config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
     if job.cell_timeout:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Int, List
+from traitlets import Int, List, Unicode
 
 from .. import events
 from ..cells import add_error_output
@@ -92,11 +95,18 @@ class CheckLoopsStatically(NbGraderPreprocessor):
 
 
 class ScanIntegrity(NbGraderPreprocessor):
-    """Flag code that may interfere with the tests (never changes a score; a person reviews it)."""
+    """Flag code that may interfere with the tests (never changes a score; a person reviews it). Cells
+    exactly as the release handed them out are the instructor's code, not the student's: not flagged."""
+
+    handed_out = Unicode("", help="The release folder of the assignment (default: the course directory's)."
+                         ).tag(config=True)
 
     def preprocess(self, nb, resources):
         facts = _state(resources).get("facts") or source_facts(resources)
+        released = self._released_sources(resources)
         for index, source in code_cells(nb):
+            if nb.cells[index].source in released:
+                continue
             try:
                 tree = ast.parse(source)
             except SyntaxError:
@@ -104,6 +114,17 @@ class ScanIntegrity(NbGraderPreprocessor):
             for finding in integrity_findings(tree, facts.protected):
                 events.record(resources, events.TAMPERING, finding, cell=index)
         return nb, resources
+
+
+    def _released_sources(self, resources) -> set[str]:
+        info = resources["nbgrader"]
+        folder = Path(self.handed_out) if self.handed_out else Path(
+            CourseDirectory(parent=self).format_path("release", ".", info["assignment"]))
+        try:
+            released = nbformat.read(folder / f"{info['notebook']}.ipynb", as_version=4)
+        except (OSError, ValueError, KeyError):
+            return set()
+        return {cell.source for cell in released.cells if cell.cell_type == "code" and cell.source.strip()}
 
 
 class AddRuntimeChecks(NbGraderPreprocessor):

@@ -155,6 +155,7 @@ class GuardedExecute(Execute):
                           "from its outputs, as in plain nbgrader")
             return None
         ready = channel.wait_for(lambda m: m.get("kind") == "ready", self.guard_timeout)
+        self._student_ran = False  # a new kernel: the instructor's first locked cells are its setup
         if ready is not None:  # before any notebook cell: the guard records the genuine state
             self.wait_for_reply(self.kc.execute(SNAPSHOT_CALL, silent=True, store_history=False), None)
             ready = channel.wait_for(lambda m: m.get("kind") == "snapshot", self.guard_timeout)
@@ -175,11 +176,14 @@ class GuardedExecute(Execute):
         self._output_bytes: dict[int, int] = {}
         self._truncated: set[int] = set()
         self._channel = None
+        self._student_ran = False
 
     def _run_cell(self, cell, resources, index) -> None:
         kind = cell_kind(cell) if self._channel is not None else "student"
         token = secrets.token_hex(8)
         original = cell.source
+        if kind == "student" and cell.cell_type == "code" and cell.source.strip():
+            self._student_ran = True
         if kind in ("test", "locked"):
             kind = self._send_instructor_cell(cell, kind, token)
         elif kind == "probe":
@@ -229,7 +233,9 @@ class GuardedExecute(Execute):
             return "student"
         visible = "BEGIN HIDDEN TESTS" not in cell.source
         filename = f"{TEST_FILENAME}{token}>"
-        return kind if self._channel.send_cell(token, kind, visible, filename, body, last) else "refused"
+        # Locked cells before any student code are the instructor's setup: the guard's baseline after them.
+        wire_kind = "setup" if kind == "locked" and not self._student_ran else kind
+        return kind if self._channel.send_cell(token, wire_kind, visible, filename, body, last) else "refused"
 
     def _send_probe(self, resources, token: str) -> str:
         specs = resources["autograder"].get("probe_specs", [])

@@ -120,6 +120,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     sys_dict = _obj_getattr(sys, "__dict__")
     state = {"seq": 0, "ready": False, "snapshot": None, "shell": None, "protected": {}, "test": None,
              "kind": "", "during": [], "before": None, "sent": 0}
+    baseline_app = [None]  # the kernel's app, for a new baseline after the instructor's setup cells
     graveyard = []  # what the guard takes out of a container is kept alive: no __del__ runs inside the hook
     busy = _set()
     failures = _set()
@@ -638,13 +639,22 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         token, outcome, value, ename, evalue, (raised_file, raised_line, raised_in) = args
         if token != state["test"]:
             kill("the test runner reported a cell the grader did not start")
-        # What differs at the end changed while the instructor's code ran (all was put back before it):
-        # the test ran on changed machinery, so it counts as changed during the test.
-        differences = verify()
-        during, kind, before = state["during"] + differences, state["kind"], state["before"] or {}
+        kind = state["kind"]
+        if kind == "setup" and outcome == "pass":
+            # The instructor's setup, before any student code ran (`%matplotlib inline` registers an IPython
+            # event, imports load modules): what it changed is the genuine state from now on.
+            guard_modules()
+            state["snapshot"] = snapshot(baseline_app[0])
+            differences, during = [], []
+        else:
+            # What differs at the end changed while the instructor's code ran (all was put back before it):
+            # the test ran on changed machinery, so it counts as changed during the test.
+            differences = verify()
+            during = state["during"] + differences
+        before = state["before"] or {}
         differences = []
         namespace = user_namespace() or {}
-        if outcome == "pass" and kind == "locked":
+        if outcome == "pass" and kind in ("locked", "setup"):
             for name, bound in namespace.items():
                 if before.get(name, MISSING) is not bound and (
                         _isinstance(bound, type) or _type(bound) in (ModuleType, GuardedModule, FunctionType)):
@@ -723,7 +733,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 except Exception:  # noqa: BLE001 - not installed, or not importable here: nothing to guard
                     pass
         guard_modules()
-        state["snapshot"] = snapshot(state.pop("app"))
+        baseline_app[0] = state.pop("app")
+        state["snapshot"] = snapshot(baseline_app[0])
         send("snapshot")
 
     protocol = {"autograder.cell.begin": on_cell_begin, "autograder.cell.end": on_cell_end,
