@@ -8,8 +8,6 @@ process alone, one student at a time, so the gradebook is never written concurre
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -30,6 +28,7 @@ from .grading import (
 )
 from .late import assess_lateness
 from .results import StudentResult, classify, refused, result_name
+from .warmup import resolve_devices, start_worker_pool, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -44,26 +43,7 @@ class BatchOptions:
     force: bool = False
     keep_work: bool = False
     progress: bool = True
-
-
-def resolve_devices(device: str) -> list[str]:
-    """The device each worker slot uses: ['cpu'], or one 'cuda' entry per visible GPU."""
-    if device == "cpu":
-        return ["cpu"]
-    gpus = _visible_gpus()
-    if device == "cuda" and not gpus:
-        raise RuntimeError("--device cuda, but no CUDA device is visible")
-    return [f"cuda:{index}" for index in gpus] or ["cpu"]
-
-
-def _visible_gpus() -> list[str]:
-    """GPU indices: CUDA_VISIBLE_DEVICES when set, else NVIDIA's device files (no torch import here: a
-    course need not use torch, and the grading process never computes)."""
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        return [d for d in listed.split(",") if d.strip()]
-    return sorted((p.name.removeprefix("nvidia") for p in Path("/dev").glob("nvidia*")
-                   if p.name.removeprefix("nvidia").isdigit()), key=int)
+    pool: ProcessPoolExecutor | None = None  # worker processes already started (and warming), if any
 
 
 def grade_assignment(course: Course, options: BatchOptions) -> list[StudentResult]:
@@ -174,52 +154,25 @@ def _execute(jobs: list[GradingJob], options: BatchOptions, devices: list[str]) 
         finally:
             release_plans()  # this process's templates and pools end with the run
         return
-    yield from _execute_in_pool(jobs, options.workers, devices)
+    yield from _execute_in_pool(jobs, options.workers, devices, options.pool)
 
 
-def _execute_in_pool(jobs: list[GradingJob], workers: int, devices: list[str]) -> Iterator[Execution]:
-    """A process pool; worker slot i computes on devices[i % len(devices)] (pinned GPUs)."""
-    context = multiprocessing.get_context("spawn")
-    slot = context.Value("i", 0)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(slot, devices, jobs[0].course_root)) as pool:
+def _execute_in_pool(jobs: list[GradingJob], workers: int, devices: list[str],
+                     pool: ProcessPoolExecutor | None = None) -> Iterator[Execution]:
+    """A process pool (the one the command line started, or a new one); worker slot i computes on
+    devices[i % len(devices)] (pinned GPUs)."""
+    owned = pool is None
+    pool = pool or start_worker_pool(workers, devices, jobs[0].course_root)
+    try:
         pending: dict[Future, GradingJob] = {pool.submit(execute_submission, job): job for job in jobs}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 job = pending.pop(future)
                 yield _from_future(future, job)
-
-
-def _start_worker(slot, devices: list[str], course_root: str) -> None:
-    """Pin this worker to its device, and warm its kernel template before the first notebook."""
-    with slot.get_lock():
-        index = slot.value
-        slot.value += 1
-    device = devices[index % len(devices)]
-    from multiprocessing.util import Finalize
-
-    from .sandbox.manager import release_plans
-
-    # A pool worker ends without running atexit handlers: its templates and pools go with it this way.
-    Finalize(None, release_plans, exitpriority=10)
-    if device.startswith("cuda:"):
-        os.environ["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
-    warm_up(course_root, device.split(":")[0])
-
-
-def warm_up(course_root: str, device: str) -> None:
-    """Start this process's warm kernel template ahead of need (it imports the course's libraries meanwhile)."""
-    from .config import load_config
-    from .sandbox.manager import wants_gpu
-    from .sandbox.manager import warm_up as start_template
-    from .sandbox.settings import Sandbox
-
-    os.environ["COURSE_DEVICE"] = device
-    try:
-        start_template(Sandbox(config=load_config(Path(course_root))), wants_gpu())
-    except Exception:  # noqa: BLE001 - a cold start is slower, not wrong
-        log.exception("could not start a warm kernel template")
+    finally:
+        if owned:
+            pool.shutdown(cancel_futures=True)
 
 
 def _from_future(future: Future, job: GradingJob) -> Execution:

@@ -8,8 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import find_course_root
-from .release import check_course, generate_release
+from .configfile import find_course_root
 
 log = logging.getLogger("autograder")
 
@@ -23,10 +22,9 @@ def _expected_failures() -> tuple[type[BaseException], ...]:
     return (CourseError, ExtensionError, TimestampsFileError, ReleaseError, FileNotFoundError, ValueError)
 
 
-EXPECTED_FAILURES = _expected_failures()
-
-
 def _release(args: argparse.Namespace) -> int:
+    from .release import generate_release
+
     root = find_course_root(args.course)
     released = generate_release(root, args.assignment)
     for path in released:
@@ -35,6 +33,8 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .release import check_course
+
     root = find_course_root(args.course)
     problems = check_course(root, args.assignment)
     for problem in problems:
@@ -47,16 +47,37 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .batch import BatchOptions, Course, grade_assignment
-    from .report import load_results
+    root = find_course_root(args.course)
+    pool = _start_kernels_early(root, args) if (root / "source" / args.assignment).is_dir() else None
+    try:
+        from .batch import BatchOptions, Course, grade_assignment
+        from .report import load_results
 
-    course = Course(find_course_root(args.course), args.assignment)
-    options = BatchOptions(
-        students=args.student or [], workers=args.workers, device=args.device, cell_timeout=args.timeout,
-        scheduler=args.scheduler, force=args.force, keep_work=args.keep_work, progress=not args.quiet,
-    )
-    grade_assignment(course, options)
+        course = Course(root, args.assignment)
+        options = BatchOptions(
+            students=args.student or [], workers=args.workers, device=args.device, cell_timeout=args.timeout,
+            scheduler=args.scheduler, force=args.force, keep_work=args.keep_work, progress=not args.quiet,
+            pool=pool,
+        )
+        grade_assignment(course, options)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return _print_grades(course, load_results(course))
+
+
+def _start_kernels_early(root: Path, args: argparse.Namespace):
+    """Before the grader itself loads (seconds): this process's warm template, or the pool of workers
+    (returned), so that kernels warm up while the class is planned and staged."""
+    if args.scheduler:
+        return None
+    from .warmup import resolve_devices, start_worker_pool, warm_up
+
+    devices = resolve_devices(args.device)
+    if args.workers <= 1:
+        warm_up(str(root), devices[0].split(":")[0])
+        return None
+    return start_worker_pool(args.workers, devices, str(root))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -168,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("py.warnings").setLevel(logging.ERROR)
     try:
         return args.run(args)
-    except EXPECTED_FAILURES as error:
+    except _expected_failures() as error:
         if args.verbose:
             raise
         print(f"autograder {args.command}: error: {one_line(error)}", file=sys.stderr)

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nbgrader.coursedir import CourseDirectory
 from traitlets import Dict, Float, Unicode, validate
 from traitlets.config import Config, LoggingConfigurable
-from traitlets.config.loader import PyFileConfigLoader
 
-CONFIG_FILE = "nbgrader_config.py"
-
-
-def find_course_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above `start` (default: cwd) holding nbgrader_config.py."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    raise FileNotFoundError(f"no {CONFIG_FILE} in {here} or any directory above it")
-
-
-def load_config(root: Path) -> Config:
-    """Read `root/nbgrader_config.py` and point the course directory at `root`."""
-    put_environment_on_path()
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    return config
-
-
-def put_environment_on_path() -> None:
-    """nbgrader runs `alembic` and kernels by name: make this interpreter's bin/ visible to it."""
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+from .configfile import CONFIG_FILE, find_course_root, load_config, put_environment_on_path  # noqa: F401
 
 
 def course_directory(config: Config) -> CourseDirectory:
