@@ -48,6 +48,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     root = find_course_root(args.course)
+    args.workers = max(1, min(args.workers, _submissions_at_most(root, args)))  # no idle workers to start
     pool = _start_kernels_early(root, args) if (root / "source" / args.assignment).is_dir() else None
     try:
         from .batch import BatchOptions, Course, grade_assignment
@@ -64,6 +65,16 @@ def _grade(args: argparse.Namespace) -> int:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return _print_grades(course, load_results(course))
+
+
+def _submissions_at_most(root: Path, args: argparse.Namespace) -> int:
+    """How many submissions there can be to grade (the students asked for, or the folders handed in)."""
+    if args.student:
+        return len(args.student)
+    try:
+        return sum(1 for path in (root / "submitted").iterdir() if path.is_dir())
+    except OSError:
+        return 0
 
 
 def _start_kernels_early(root: Path, args: argparse.Namespace):

@@ -1,6 +1,7 @@
 """Grading throughput: plain `nbgrader autograde` against `autograder grade`, on the same submissions.
 
     python bench/grading.py [--students 4] [--workers 2] [--repeat 1] [--sizes 2,4,8] [--device cpu]
+    python bench/grading.py --table 1,2,4,16,64 [--tiny-from 64] [--workers 2]
 
 Builds a scratch course from this repository's configuration and source notebooks, hands in N
 full-marks submissions made from the release (the instructor's solutions), then times, each on a
@@ -48,15 +49,23 @@ from autograder.release import generate_release  # noqa: E402
 ASSIGNMENT = "assignment2"
 
 
-def make_class(folder: Path, students: int) -> Path:
-    """A course directory with `students` full-marks submissions, released and ready to grade."""
-    folder.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source" / ASSIGNMENT, folder / "source" / ASSIGNMENT)
-    generate_release(folder, ASSIGNMENT)
-    student = Student(folder / "release" / ASSIGNMENT, folder / "source" / ASSIGNMENT, timestamp="2025-04-26 20:00:00")
+def make_class(folder: Path, students: int, assignment: str = ASSIGNMENT) -> Path:
+    """A course directory with `students` full-marks submissions, released and ready to grade: this
+    course's assignment2, or the test suite's tiny course (`tiny`: two small notebooks)."""
+    if assignment == ASSIGNMENT:
+        folder.mkdir(parents=True)
+        shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+        shutil.copytree(ROOT / "source" / ASSIGNMENT, folder / "source" / ASSIGNMENT)
+        stamp = "2025-04-26 20:00:00"
+    else:
+        from tests.autograder.classroom import ON_TIME, make_course
+
+        make_course(folder)
+        stamp = ON_TIME
+    generate_release(folder, assignment)
+    student = Student(folder / "release" / assignment, folder / "source" / assignment, timestamp=stamp)
     for index in range(students):
-        student.solved().write(folder / "submitted" / f"student{index:03d}" / ASSIGNMENT)
+        student.solved().write(folder / "submitted" / f"student{index:03d}" / assignment)
     return folder
 
 
@@ -140,6 +149,41 @@ def print_breakdown(plain: Path, plain_per_submission: float, ours: Path) -> Non
     print(f"{'total':<22}" + "".join(f"{total:40.1f}" for _, _, total in columns))
 
 
+def commands_for(assignment: str, workers: int, device: str) -> dict[str, list[str]]:
+    bin_dir = Path(sys.executable).parent
+    return {
+        "stock": [str(bin_dir / "nbgrader"), "autograde", assignment, "--force"],
+        "plain": [str(bin_dir / "nbgrader"), "autograde", assignment, "--force"],
+        "ours": [str(bin_dir / "autograder"), "grade", assignment, "--workers", str(workers), "--force",
+                 "--quiet", "--device", device],
+    }
+
+
+def stock_copy(template: Path, folder: Path) -> Path:
+    """A copy of a class whose configuration grades with nbgrader's own preprocessors."""
+    shutil.copytree(template, folder)
+    with (folder / "nbgrader_config.py").open("a") as config:
+        config.write(STOCK_NBGRADER)
+    return folder
+
+
+def size_table(sizes: list[int], tiny_from: int, workers: int, device: str, env: dict, scratch: Path) -> None:
+    """At each class size, one run of plain nbgrader (its defaults) and one of ours on copies of the same
+    class, in turn; classes of `tiny_from` students and more are of the tiny course."""
+    print(f"\nclass size: plain `nbgrader autograde` (nbgrader's defaults) against `autograder grade "
+          f"--workers {workers}` (feedback and reports included), one run each, {os.cpu_count()} CPUs")
+    print(f"{'students':>8} {'course':>12} {'nbgrader s':>11} {'ours s':>8} {'ours s/student':>15} {'ratio':>7}")
+    for size in sizes:
+        assignment = "tiny" if size >= tiny_from else ASSIGNMENT
+        template = make_class(scratch / f"table{size}", size, assignment)
+        commands = commands_for(assignment, workers, device)
+        plain = timed(commands["stock"], stock_copy(template, scratch / f"table{size}-nbgrader"), env)
+        shutil.copytree(template, scratch / f"table{size}-ours")
+        ours = timed(commands["ours"], scratch / f"table{size}-ours", env)
+        print(f"{size:8d} {assignment:>12} {plain:11.1f} {ours:8.1f} {ours / size:15.2f} {plain / ours:6.2f}x",
+              flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=4)
@@ -147,15 +191,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the three commands, in turn (medians)")
     parser.add_argument("--sizes", default="", help="comma-separated class sizes for the scaling table")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--table", default="", help="comma-separated class sizes: plain nbgrader against ours "
+                        "at each, one run each (e.g. 1,2,4,16,64); nothing else is measured")
+    parser.add_argument("--tiny-from", type=int, default=64,
+                        help="with --table, classes of this many students or more are of the tiny test course")
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", COURSE_DEVICE=args.device)
-    commands = {
-        "stock": [str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"],
-        "plain": [str(bin_dir / "nbgrader"), "autograde", ASSIGNMENT, "--force"],
-        "ours": [str(bin_dir / "autograder"), "grade", ASSIGNMENT, "--workers", str(args.workers), "--force",
-                 "--quiet", "--device", args.device],
-    }
+    commands = commands_for(ASSIGNMENT, args.workers, args.device)
+    if args.table:
+        with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
+            size_table([int(s) for s in args.table.split(",")], args.tiny_from, args.workers, args.device, env,
+                       Path(scratch))
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         template = make_class(Path(scratch) / "template", args.students)
         seconds: dict[str, list[float]] = {name: [] for name in commands}
@@ -163,10 +211,10 @@ def main() -> int:
         for round_ in range(args.repeat):
             for name, command in commands.items():  # in turn, so a drift of the machine's speed hits all three
                 course = Path(scratch) / f"{name}{round_}"
-                shutil.copytree(template, course)
                 if name == "stock":
-                    with (course / "nbgrader_config.py").open("a") as config:
-                        config.write(STOCK_NBGRADER)
+                    stock_copy(template, course)
+                else:
+                    shutil.copytree(template, course)
                 seconds[name].append(timed(command, course, env))
                 courses[name] = course
         n = args.students
