@@ -12,6 +12,8 @@ to them too; the penalty stored in the gradebook is brought up to date on the wa
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Collection
@@ -53,8 +55,8 @@ def grade_rows(course: Course, results: dict[str, StudentResult]) -> list[dict]:
                 submission = None
             if submission is not None:
                 raw = float(submission.score)
-                pending = sum(float(grade.max_score) for notebook in submission.notebooks
-                              for grade in notebook.grades if grade.needs_manual_grade)
+                pending = sum((float(grade.max_score) for notebook in submission.notebooks
+                               for grade in notebook.grades if grade.needs_manual_grade), 0.0)
             if result.status == MISSING:
                 percent, final, hours = 0.0, 0.0, ""
             elif result.refused:
@@ -153,6 +155,10 @@ def generate_feedback(course: Course, students: list[str]) -> list[str]:
     return failed
 
 
+def _has_feedback(course: Course, student: str) -> bool:
+    return any((course.root / "feedback" / student / course.assignment).glob("*.html"))
+
+
 def plot_histogram(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -194,12 +200,42 @@ def write_summary(course: Course, rows: list[dict], means: list[dict], failed_fe
     return path
 
 
+def feedback_states(course: Course) -> dict[str, str]:
+    """A digest, per student, of everything nbgrader's feedback page shows from the gradebook (scores,
+    manual grades, comments, late penalties), read in two queries for the whole class."""
+    from nbgrader.api import Assignment, Comment, Grade, SubmittedAssignment, SubmittedNotebook
+
+    parts: dict[str, list] = defaultdict(list)
+    with Gradebook(course.db_url) as gradebook:
+        submitted = (gradebook.db.query(SubmittedAssignment.student_id, SubmittedNotebook.id,
+                                        SubmittedNotebook.late_submission_penalty, SubmittedAssignment.timestamp,
+                                        SubmittedAssignment.extension)
+                     .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                     .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                     .filter(Assignment.name == course.assignment))
+        owner = {}
+        for student, notebook, *values in submitted:
+            owner[notebook] = student
+            parts[student].append(("notebook", notebook, *map(str, values)))
+        for model, columns in ((Grade, (Grade.auto_score, Grade.manual_score, Grade.extra_credit)),
+                               (Comment, (Comment.auto_comment, Comment.manual_comment))):
+            for notebook, cell, *values in gradebook.db.query(model.notebook_id, model.cell_id, *columns):
+                if notebook in owner:
+                    parts[owner[notebook]].append((model.__name__, notebook, cell, *map(str, values)))
+    return {student: hashlib.sha256(repr(sorted(items)).encode()).hexdigest() for student, items in parts.items()}
+
+
+FEEDBACK_STATES = "feedback_states.json"
+
+
 def build_reports(course: Course, feedback_done: Collection[str] = (), feedback_failed: Collection[str] = ()
                   ) -> list[dict]:
     """grades.csv, details.csv, feedback and the summary, all from the gradebook and results.
 
     Students in `feedback_done` already have this run's feedback (`autograder grade` writes it as each
     student is saved, while the workers grade the others); `feedback_failed` are those it failed for.
+    Anyone else's feedback is made again only if what it shows changed in the gradebook since it was
+    made (a manual grade, a comment) or it is missing: rebuilding the reports of a class is quick.
     """
     results = load_results(course)
     rows = grade_rows(course, results)
@@ -208,8 +244,17 @@ def build_reports(course: Course, feedback_done: Collection[str] = (), feedback_
                 "loop_violations": " | ".join(r.loop_details), "flags": " | ".join(r.flags)}
                for s, r in sorted(results.items())]
     write_csv(course.reports / "details.csv", details, ["student_id", "status", "reasons", "loop_violations", "flags"])
-    failed = sorted({*feedback_failed, *generate_feedback(
-        course, [s for s, r in results.items() if r.status != MISSING and not r.refused and s not in feedback_done])})
+    states = feedback_states(course)
+    state_file = course.reports / FEEDBACK_STATES
+    try:
+        made = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        made = {}
+    stale = [s for s, r in results.items() if r.status != MISSING and not r.refused and s not in feedback_done
+             and (made.get(s) != states.get(s) or not _has_feedback(course, s))]
+    failed = sorted({*feedback_failed, *generate_feedback(course, stale)})
+    made = {s: states[s] for s in states if s not in failed and (s in made or s in stale or s in feedback_done)}
+    state_file.write_text(json.dumps(made, indent=0, sort_keys=True))
     means = exercise_means(course, list(results))
     write_csv(course.reports / "exercise_means.csv", means, ["notebook", "grade_id", "max_score", "mean_score",
                                                               "students"])

@@ -93,3 +93,30 @@ def test_points_still_to_grade_by_hand_are_shown(graded_class):
     # for a student who handed in nothing.
     assert graded_class.rows["on_time"]["needs_manual_grading"] == "1.0"
     assert graded_class.rows["never_submitted"]["needs_manual_grading"] == "0.0"
+
+
+def test_report_remakes_only_the_feedback_that_a_manual_grade_changed(graded_class, tmp_path):
+    import shutil
+
+    from nbgrader.api import Gradebook
+
+    from autograder.course import Course
+    from autograder.report import build_reports
+
+    root = tmp_path / "course"
+    shutil.copytree(graded_class.course.root, root, symlinks=True)
+    course = Course(root, "tiny")
+    pages = {s: root / "feedback" / s / "tiny" / "tiny.html" for s in ("on_time", "partial")}
+    made = {s: page.stat().st_mtime_ns for s, page in pages.items()}
+    build_reports(course)
+    assert {s: page.stat().st_mtime_ns for s, page in pages.items()} == made, "nothing changed: nothing remade"
+    with Gradebook(course.db_url) as gradebook:
+        answer = gradebook.find_grade("why_vectorize", "tiny", "tiny", "partial")
+        answer.manual_score, answer.needs_manual_grade = 1.0, False  # as formgrader saves a grade
+        gradebook.db.commit()
+    build_reports(course)
+    assert pages["partial"].stat().st_mtime_ns != made["partial"], "the graded answer's page is remade"
+    assert pages["on_time"].stat().st_mtime_ns == made["on_time"]
+    with (course.reports / "grades.csv").open() as handle:
+        row = next(r for r in csv.DictReader(handle) if r["student_id"] == "partial")
+    assert (row["needs_manual_grading"], row["raw_score"]) == ("0.0", "5.0"), row
