@@ -105,7 +105,7 @@ def _demo(args: argparse.Namespace) -> int:
     import csv
 
     from .batch import BatchOptions, Course, grade_assignment
-    from .demo import build_demo, demo_mismatch
+    from .demo import build_demo, outcome_mismatch
     from .report import load_results
 
     root = find_course_root(args.course)
@@ -118,7 +118,7 @@ def _demo(args: argparse.Namespace) -> int:
     with (course.reports / "grades.csv").open() as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
     mismatches = [f"{name}: {problem}" for name, outcome in expected.items()
-                  if (problem := demo_mismatch(outcome, rows.get(name), load_results(course).get(name)))]
+                  if (problem := outcome_mismatch(outcome, rows.get(name), load_results(course).get(name)))]
     for line in mismatches:
         print(f"MISMATCH {line}")
     print("demo class graded as expected" if not mismatches else f"{len(mismatches)} demo student(s) off")

@@ -110,19 +110,20 @@ def inject_loop(source: str, function: str) -> str:
     return mutated
 
 
-@dataclass
-class DemoOutcome:
-    """What grading must give a demo student."""
+@dataclass(frozen=True)
+class Outcome:
+    """The row grading must give a submission: the one table entry type of `autograder demo`, the test
+    classes (tests/autograder/classroom.py, redteam.py) and the benchmarks."""
 
     status: str
     raw: float  # automatic points earned (written answers are graded by hand later)
     penalty: float | str = 0.0  # late penalty percent, "" when none can be computed
     loops: str = ""  # the loop_violations column
-    flag: str = ""  # a substring the flags column must contain
-    reason: str = ""  # a substring one of the reasons must contain
+    flags: tuple[str, ...] = ()  # substrings the flags column must contain (none: no flag at all)
+    reasons: tuple[str, ...] = ()  # substrings that some reason must contain
 
 
-def build_demo(course_root: Path, assignment: str, target: Path, cell_timeout: int = 60) -> dict[str, DemoOutcome]:
+def build_demo(course_root: Path, assignment: str, target: Path, cell_timeout: int = 60) -> dict[str, Outcome]:
     """Create the demo course in `target` and return each demo student's expected outcome."""
     if target.exists():
         shutil.rmtree(target)
@@ -135,26 +136,43 @@ def build_demo(course_root: Path, assignment: str, target: Path, cell_timeout: i
     due = CoursePolicy(config=load_config(target)).due_date(assignment)
     if due is None:
         raise ValueError(f"the demo class needs a due date for {assignment} in CoursePolicy.due_dates")
+    students = demo_cases(target / "release" / assignment, target / "source" / assignment, due)
+    for name, (submission, _) in students.items():
+        submission.write(target / "submitted" / name / assignment)
+    with Gradebook(f"sqlite:///{target / 'gradebook.db'}") as gradebook:
+        gradebook.add_student("no_submission")
+    outcomes = {name: outcome for name, (_, outcome) in students.items()}
+    outcomes["no_submission"] = Outcome("missing", 0.0)
+    (target / "demo_expected.json").write_text(json.dumps({k: asdict(v) for k, v in outcomes.items()}, indent=1))
+    return outcomes
+
+
+# The cases of the table that cost no time limit or kernel restart: benchmarks may cycle through them.
+FAST_CASES = ("full_marks", "late_20h", "late_30h", "late_50h", "partial", "looped", "malformed", "tampering")
+
+
+def demo_cases(release_dir: Path, source_dir: Path, due: dt.datetime) -> dict[str, tuple[Submission, Outcome]]:
+    """The table of test cases for any assignment, made from its release and its instructor's solutions:
+    each case a submission and the row grading must give it (`autograder demo`, its test, the benchmarks)."""
 
     def stamp(hours: float) -> str:
         return (due + dt.timedelta(hours=hours)).isoformat(sep=" ")
 
-    source_dir, release_dir = target / "source" / assignment, target / "release" / assignment
     student = Student(release_dir, source_dir, timestamp=stamp(-1))
     first = sorted(student.release)[0]
     full = sum(_points(nb) for nb in student.source.values())
-    students: dict[str, tuple[Submission, DemoOutcome]] = {}
-    students["full_marks"] = (student.solved(), DemoOutcome("graded", full))
+    students: dict[str, tuple[Submission, Outcome]] = {}
+    students["full_marks"] = (student.solved(), Outcome("graded", full))
 
     for hours, percent in ((20, 15.0), (30, 30.0), (50, 100.0)):
         late = student.solved()
         late.timestamp = stamp(hours)
-        students[f"late_{hours}h"] = (late, DemoOutcome("graded", full, penalty=percent))
+        students[f"late_{hours}h"] = (late, Outcome("graded", full, penalty=percent))
 
     partial = student.solved()
     last = _last_solution_id(student.source[first])
     replace_cell(partial, first, last, cell_with_id(student.release[first], last)[1].source)  # the stub again
-    students["partial"] = (partial, DemoOutcome("graded", full - _tests_after(student.source[first], last)))
+    students["partial"] = (partial, Outcome("graded", full - _tests_after(student.source[first], last)))
 
     declared = read_declaration(student.source[first])
     if declared:
@@ -164,35 +182,28 @@ def build_demo(course_root: Path, assignment: str, target: Path, cell_timeout: i
         source_cell = next(c for c in student.source[first].cells if c.cell_type == "code" and defines.search(c.source))
         replace_cell(looped, first, grade_id(source_cell),
                      SOLUTION_MARKERS.sub("", inject_loop(source_cell.source, function.name)))
-        students["looped"] = (looped, DemoOutcome(
+        students["looped"] = (looped, Outcome(
             "graded", full - _points(student.source[first], function.guards),
             loops=f"{first.removesuffix('.ipynb')}.{function.name}"))
 
     hanging = student.solved()
     add_cell_after(hanging, first, last, "while True:\n    pass\n")
-    students["hanging"] = (hanging, DemoOutcome("timeout", full, reason="was interrupted"))
+    students["hanging"] = (hanging, Outcome("timeout", full, reasons=("was interrupted",)))
 
     crashing = student.solved()
     add_cell_after(crashing, first, last, "import os\nos._exit(1)\n")
-    students["crashing"] = (crashing, DemoOutcome("error", full, reason="kernel died"))
+    students["crashing"] = (crashing, Outcome("error", full, reasons=("kernel died",), flags=("uses os._exit",)))
 
     malformed = student.solved()
     malformed.notebooks[first] = b'{"cells": [{"cell_type": "code", "source": '
-    students["malformed"] = (malformed, DemoOutcome("error", full - _points(student.source[first]),
-                                                    reason="is not a valid notebook"))
+    students["malformed"] = (malformed, Outcome("error", full - _points(student.source[first]),
+                                                    reasons=("is not a valid notebook",)))
 
     tampering = student.solved()
     add_cell_after(tampering, first, last, "assert_close = lambda *args, **kwargs: None\n")
-    students["tampering"] = (tampering, DemoOutcome("graded", full, flag="rebinds `assert_close`"))
+    students["tampering"] = (tampering, Outcome("graded", full, flags=("rebinds `assert_close`",)))
 
-    for name, (submission, _) in students.items():
-        submission.write(target / "submitted" / name / assignment)
-    with Gradebook(f"sqlite:///{target / 'gradebook.db'}") as gradebook:
-        gradebook.add_student("no_submission")
-    outcomes = {name: outcome for name, (_, outcome) in students.items()}
-    outcomes["no_submission"] = DemoOutcome("missing", 0.0)
-    (target / "demo_expected.json").write_text(json.dumps({k: asdict(v) for k, v in outcomes.items()}, indent=1))
-    return outcomes
+    return students
 
 
 def _points(notebook: nbformat.NotebookNode, only: tuple[str, ...] | None = None) -> float:
@@ -220,8 +231,8 @@ def _tests_after(notebook: nbformat.NotebookNode, solution: str) -> float:
     return points
 
 
-def demo_mismatch(outcome: DemoOutcome, row: dict | None, result) -> str:
-    """'' when a demo student's row is what the demo expects, else what differs."""
+def outcome_mismatch(outcome: Outcome, row: dict | None, result) -> str:
+    """'' when a grades.csv row (and the student's result) is what `outcome` says, else what differs."""
     if row is None:
         return "no row in grades.csv"
     problems = []
@@ -229,12 +240,20 @@ def demo_mismatch(outcome: DemoOutcome, row: dict | None, result) -> str:
         problems.append(f"status {row['status']} != {outcome.status}")
     if abs(float(row["raw_score"]) - outcome.raw) > 1e-6:
         problems.append(f"raw {row['raw_score']} != {outcome.raw}")
-    if str(row["late_penalty_pct"]) != ("" if outcome.penalty == "" else str(float(outcome.penalty))):
+    if outcome.penalty == "":
+        if row["late_penalty_pct"] != "" or row["final_score"] != "":
+            problems.append(f"penalty {row['late_penalty_pct']!r} and final {row['final_score']!r}, expected none")
+    elif row["late_penalty_pct"] == "" or abs(float(row["late_penalty_pct"]) - float(outcome.penalty)) > 1e-6:
         problems.append(f"penalty {row['late_penalty_pct']} != {outcome.penalty}")
+    elif abs(float(row["final_score"]) - outcome.raw * (1 - float(outcome.penalty) / 100)) > 1e-6:
+        problems.append(f"final {row['final_score']} is not raw less {outcome.penalty}%")
     if row["loop_violations"] != outcome.loops:
         problems.append(f"loops {row['loop_violations']!r} != {outcome.loops!r}")
-    if outcome.flag and outcome.flag not in row["flags"]:
-        problems.append(f"flags {row['flags']!r} lack {outcome.flag!r}")
-    if outcome.reason and not any(outcome.reason in r for r in (result.reasons if result else [])):
-        problems.append(f"no reason mentions {outcome.reason!r}")
+    missing = [text for text in outcome.flags if text not in row["flags"]]
+    if missing or (not outcome.flags and row["flags"]):
+        problems.append(f"flags {row['flags']!r}, expected {list(outcome.flags) or 'none'}")
+    reasons = result.reasons if result else []
+    for text in outcome.reasons:
+        if not any(text in reason for reason in reasons):
+            problems.append(f"no reason mentions {text!r}")
     return "; ".join(problems)

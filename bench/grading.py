@@ -49,9 +49,10 @@ from autograder.release import generate_release  # noqa: E402
 ASSIGNMENT = "assignment2"
 
 
-def make_class(folder: Path, students: int, assignment: str = ASSIGNMENT) -> Path:
-    """A course directory with `students` full-marks submissions, released and ready to grade: this
-    course's assignment2, or the test suite's tiny course (`tiny`: two small notebooks)."""
+def make_class(folder: Path, students: int, assignment: str = ASSIGNMENT, mix: str = "full") -> Path:
+    """A course directory with `students` submissions, released and ready to grade: this course's
+    assignment2, or the test suite's tiny course (`tiny`: two small notebooks); all full marks, or
+    (`mix="fast"`) cycling through the fast cases of the demo's table of test cases."""
     if assignment == ASSIGNMENT:
         folder.mkdir(parents=True)
         shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
@@ -63,6 +64,16 @@ def make_class(folder: Path, students: int, assignment: str = ASSIGNMENT) -> Pat
         make_course(folder)
         stamp = ON_TIME
     generate_release(folder, assignment)
+    if mix == "fast":
+        from autograder.config import CoursePolicy, load_config
+        from autograder.demo import FAST_CASES, demo_cases
+
+        due = CoursePolicy(config=load_config(folder)).due_date(assignment)
+        cases = demo_cases(folder / "release" / assignment, folder / "source" / assignment, due)
+        names = [name for name in FAST_CASES if name in cases]
+        for index in range(students):
+            cases[names[index % len(names)]][0].write(folder / "submitted" / f"student{index:03d}" / assignment)
+        return folder
     student = Student(folder / "release" / assignment, folder / "source" / assignment, timestamp=stamp)
     for index in range(students):
         student.solved().write(folder / "submitted" / f"student{index:03d}" / assignment)
@@ -167,7 +178,8 @@ def stock_copy(template: Path, folder: Path) -> Path:
     return folder
 
 
-def size_table(sizes: list[int], tiny_from: int, workers: int, device: str, env: dict, scratch: Path) -> None:
+def size_table(sizes: list[int], tiny_from: int, workers: int, device: str, env: dict, scratch: Path,
+               mix: str = "full") -> None:
     """At each class size, one run of plain nbgrader (its defaults) and one of ours on copies of the same
     class, in turn; classes of `tiny_from` students and more are of the tiny course."""
     print(f"\nclass size: plain `nbgrader autograde` (nbgrader's defaults) against `autograder grade "
@@ -175,7 +187,7 @@ def size_table(sizes: list[int], tiny_from: int, workers: int, device: str, env:
     print(f"{'students':>8} {'course':>12} {'nbgrader s':>11} {'ours s':>8} {'ours s/student':>15} {'ratio':>7}")
     for size in sizes:
         assignment = "tiny" if size >= tiny_from else ASSIGNMENT
-        template = make_class(scratch / f"table{size}", size, assignment)
+        template = make_class(scratch / f"table{size}", size, assignment, mix)
         commands = commands_for(assignment, workers, device)
         plain = timed(commands["stock"], stock_copy(template, scratch / f"table{size}-nbgrader"), env)
         shutil.copytree(template, scratch / f"table{size}-ours")
@@ -193,6 +205,8 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--table", default="", help="comma-separated class sizes: plain nbgrader against ours "
                         "at each, one run each (e.g. 1,2,4,16,64); nothing else is measured")
+    parser.add_argument("--mix", default="full", choices=("full", "fast"),
+                        help="with --table: full-marks submissions, or the fast cases of the demo's table in turn")
     parser.add_argument("--tiny-from", type=int, default=64,
                         help="with --table, classes of this many students or more are of the tiny test course")
     args = parser.parse_args()
@@ -202,7 +216,7 @@ def main() -> int:
     if args.table:
         with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
             size_table([int(s) for s in args.table.split(",")], args.tiny_from, args.workers, args.device, env,
-                       Path(scratch))
+                       Path(scratch), args.mix)
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         template = make_class(Path(scratch) / "template", args.students)

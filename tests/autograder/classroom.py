@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import copy
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.cells import cell_with_id
+from autograder.demo import Outcome as Expected
 from autograder.demo import Student, Submission
 from autograder.demo import add_cell_after as add_cell
 from autograder.demo import replace_cell as replace_solution
@@ -168,16 +168,6 @@ for name in ("gradebook.db", "source", "submitted", "nbgrader_config.py"):
     print("SANDBOX", name, "VISIBLE" if os.path.exists(os.path.join("{root}", name)) else "hidden")
 print("SANDBOX cwd", os.getcwd(), sorted(os.listdir(".")))
 '''
-
-
-@dataclass
-class Expected:
-    status: str
-    raw: float
-    penalty: float | str  # "" when no penalty can be computed
-    loops: str = ""
-    flags: tuple[str, ...] = ()  # substrings the flags must contain
-    reasons: tuple[str, ...] = ()  # substrings the reasons must contain
 
 
 EXPECTED: dict[str, Expected] = {

@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from autograder.batch import BatchOptions, Course, grade_assignment
-from autograder.demo import build_demo, demo_mismatch
+from autograder.demo import build_demo, outcome_mismatch
 from autograder.report import load_results
 from tests.notebooks import ASSIGNMENT, ROOT
 
@@ -21,5 +21,6 @@ def test_demo_class_grades_as_expected(tmp_path):
     with (course.reports / "grades.csv").open() as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
     results = load_results(course)
-    problems = {name: demo_mismatch(outcome, rows.get(name), results.get(name)) for name, outcome in expected.items()}
+    problems = {name: outcome_mismatch(outcome, rows.get(name), results.get(name))
+                for name, outcome in expected.items()}
     assert not any(problems.values()), {k: v for k, v in problems.items() if v}
