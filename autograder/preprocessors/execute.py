@@ -60,8 +60,8 @@ def cell_kind(cell: NotebookNode) -> str:
     if cell.get("metadata", {}).get("autograder") == RUNTIME_CELL:
         return "probe"
     meta = cell.get("metadata", {}).get("nbgrader", {})
-    if cell.cell_type != "code" or meta.get("solution"):
-        return "student"
+    if cell.cell_type != "code" or meta.get("solution") or not meta.get("grade_id"):
+        return "student"  # OverwriteCells took the grade id of any cell the gradebook does not know
     if meta.get("grade"):
         return "test"
     return "locked" if meta.get("locked") else "student"

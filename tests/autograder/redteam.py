@@ -14,6 +14,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.cells import cell_with_id
 from autograder.demo import Student, Submission, replace_cell
 from autograder.demo import add_cell_after as add_cell
 from tests.autograder.classroom import FULL_AUTO_SCORE, ON_TIME, Expected
@@ -30,6 +31,7 @@ class Attack:
     cells: list[tuple[str, str, str]] = field(default_factory=list)  # (notebook, after grade_id, code)
     expected: Expected | None = None
     why: str = ""
+    locked: bool = False  # its cells claim to be the instructor's (locked metadata, a grade id of their own)
 
 
 def _attack(name, base, code, expected, why, notebook="tiny.ipynb", after="row_means"):
@@ -113,6 +115,12 @@ for fd in range(3, 200):
 """, Expected("timeout", WRONG, 0.0, flags=("os.write",)),
         "write a passing verdict on every descriptor (garbage on the kernel's own sockets hangs it: that cell is "
         "dropped and the rest re-run)"),
+    Attack("forge_fake_locked_cell_before_any_student_code", "wrong", [("tiny.ipynb", "setup", """
+ip = get_ipython()
+ip.input_transformers_post.append(lambda lines: [] if any("assert" in l for l in lines) else lines)
+""")], Expected("graded", WRONG, 0.0, flags=("get_ipython",)),
+        "a cell dressed as the instructor's setup, so that its hook would become the guard's baseline",
+        locked=True),
     _attack("forge_impersonate_the_runner", "wrong", """
 import sys
 sys.audit("autograder.cell.end", "token", "pass", None, "", "")
@@ -384,6 +392,11 @@ def build_attacks(student: Student, release: dict, attacks: list[Attack] | None 
                 replace_cell(submission, notebook, after, code.strip() + "\n")
             else:
                 add_cell(submission, notebook, after, code.strip() + "\n")
+            if attack.locked:
+                index, _ = cell_with_id(submission.notebooks[notebook], after)
+                added = submission.notebooks[notebook].cells[index + 1]
+                added.metadata["nbgrader"] = {"grade": False, "grade_id": f"fake_{after}", "locked": True,
+                                              "schema_version": 3, "solution": False, "task": False}
         built[attack.name] = (submission, attack.expected)
     return built
 
