@@ -211,8 +211,8 @@ def execute_submission(job: GradingJob) -> dict:
     shutil.copyfile(job.snapshot, work / "gradebook.db")
     os.environ["COURSE_DEVICE"] = job.device
     copy_release_files(root, work, job.assignment, config)  # nbgrader puts them next to the notebooks
-    config.ScanIntegrity.handed_out = str(root / config.CourseDirectory.get("release_directory", "release")
-                                          / job.assignment)
+    handed_out = str(root / config.CourseDirectory.get("release_directory", "release") / job.assignment)
+    config.ScanIntegrity.handed_out = config.RedactHiddenTests.handed_out = handed_out
     config.CourseDirectory.root = str(work)
     config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
     if job.cell_timeout:

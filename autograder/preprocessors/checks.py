@@ -117,14 +117,22 @@ class ScanIntegrity(NbGraderPreprocessor):
 
 
     def _released_sources(self, resources) -> set[str]:
-        info = resources["nbgrader"]
-        folder = Path(self.handed_out) if self.handed_out else Path(
-            CourseDirectory(parent=self).format_path("release", ".", info["assignment"]))
-        try:
-            released = nbformat.read(folder / f"{info['notebook']}.ipynb", as_version=4)
-        except (OSError, ValueError, KeyError):
+        released = released_notebook(self, self.handed_out, resources)
+        if released is None:
             return set()
         return {cell.source for cell in released.cells if cell.cell_type == "code" and cell.source.strip()}
+
+
+def released_notebook(preprocessor: NbGraderPreprocessor, handed_out: str, resources) -> NotebookNode | None:
+    """The notebook as the release handed it out (from `handed_out`, the assignment's release folder, or
+    the course directory's), or None if it cannot be read."""
+    info = resources.get("nbgrader", {})
+    try:
+        folder = Path(handed_out) if handed_out else Path(
+            CourseDirectory(parent=preprocessor).format_path("release", ".", info["assignment"]))
+        return nbformat.read(folder / f"{info['notebook']}.ipynb", as_version=4)
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 class AddRuntimeChecks(NbGraderPreprocessor):
@@ -175,9 +183,9 @@ class CollectRuntimeChecks(NbGraderPreprocessor):
             return nb, resources
         for name, result in report.get("probes", {}).items():
             if "error" in result:
-                events.record(resources, events.PROBE_FAILED, f"{name}: {result['error']}")
                 if not _passes_its_tests(nb, state, name):
-                    continue  # its tests fail already (a stub, a bug): the probe's error is not about loops
+                    continue  # its tests fail already (a stub, a bug): the probe's error says nothing more
+                events.record(resources, events.PROBE_FAILED, f"{name}: {result['error']}")
                 violations.setdefault(name, []).append(
                     f"`{name}` could not be measured for loops: on the probe's inputs, which its contract "
                     f"allows, it raised {result['error']}")

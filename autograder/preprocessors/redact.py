@@ -18,6 +18,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Int, Unicode
 
 from .. import events
+from .checks import released_notebook
 from .execute import cell_kind
 
 REDACTED = "[hidden test text redacted]"
@@ -39,6 +40,8 @@ class RedactHiddenTests(NbGraderPreprocessor):
     begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS", help="Marks where hidden tests begin.").tag(config=True)
     end_test_delimeter = Unicode("END HIDDEN TESTS", help="Marks where hidden tests end.").tag(config=True)
     shortest_line = Int(12, help="Hidden-test lines shorter than this are too common to redact.").tag(config=True)
+    handed_out = Unicode("", help="The release folder of the assignment (default: the course directory's): "
+                         "a line the release handed out is no secret.").tag(config=True)
 
     def preprocess(self, nb, resources):
         lines = self._hidden_lines(resources)
@@ -64,7 +67,11 @@ class RedactHiddenTests(NbGraderPreprocessor):
                 sources = [cell.source or "" for cell in notebook.source_cells]
         except (KeyError, MissingEntry):
             return set()
-        return hidden_lines(sources, self.begin_test_delimeter, self.end_test_delimeter, self.shortest_line)
+        hidden = hidden_lines(sources, self.begin_test_delimeter, self.end_test_delimeter, self.shortest_line)
+        released = released_notebook(self, self.handed_out, resources)
+        if released is not None:  # a demo cell's line that a hidden test repeats is in every student's copy
+            hidden -= {line.strip() for cell in released.cells for line in cell.source.splitlines()}
+        return hidden
 
 
 def _redact_output(output, pattern: re.Pattern) -> bool:
