@@ -112,6 +112,10 @@ def stage_submission(source: Path, target: Path, expected: dict[str, list[str]],
             continue
         if entry.links > 1:
             staging.refused[entry.name] = "is hard-linked to another file (graded, for review)"
+        disowned = disown_unknown_cells(notebook, set(expected[name]))
+        if disowned:
+            repair = "; ".join(filter(None, [repair, f"{disowned} cell(s) with nbgrader metadata the assignment "
+                                             "does not have: graded as your own cells"]))
         if repair:
             staging.repaired[name] = repair
         nbformat.write(notebook, target / entry.name)
@@ -131,6 +135,19 @@ def stage_submission(source: Path, target: Path, expected: dict[str, list[str]],
                                                                                           set(expected[name])):
                 staging.renamed[name] = stray
     return staging
+
+
+def disown_unknown_cells(notebook: nbformat.NotebookNode, known: set[str]) -> int:
+    """Strip the nbgrader metadata of cells whose grade id the gradebook does not know (a cell dressed as
+    locked or graded): they are the student's cells. Returns how many."""
+    disowned = 0
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {})
+        if "nbgrader" in meta and (not isinstance(meta["nbgrader"], dict) or meta["nbgrader"].get("grade_id")
+                                   not in known):
+            del meta["nbgrader"]
+            disowned += 1
+    return disowned
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:

@@ -139,8 +139,8 @@ def build_class(release_dir: Path, source_dir: Path) -> dict[str, Submission]:
     replace_solution(s["warning_in_solution"], "tiny.ipynb", "add", WARNS)
 
     s["bad_metadata_in_second"] = student.solved()  # nbgrader refuses second.ipynb: tiny.ipynb is still graded
-    second = s["bad_metadata_in_second"].notebooks["second.ipynb"]
-    second.cells[-1].metadata["nbgrader"] = {**second.cells[-1].metadata.get("nbgrader", {}), "schema_version": 99}
+    _, hidden = cell_with_id(s["bad_metadata_in_second"].notebooks["second.ipynb"], "double_hidden")
+    hidden.metadata["nbgrader"] = {**hidden.metadata["nbgrader"], "schema_version": 99}
 
     s["stray_module"] = student.solved()
     s["stray_module"].files["course.py"] = b"def assert_close(*args, **kwargs):\n    pass\n"
