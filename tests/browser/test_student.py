@@ -212,8 +212,8 @@ def test_a_wrong_answer_gets_a_plain_message_and_the_self_check_names_the_loop(c
         assert "Visible tests that fail" in report and "vgg_conv_output_size_visible" in report, report
         assert "expected 32, got 34" in report, report
         loop_line = 3  # the `for` line of the definition typed above
-        assert f"`conv_output_size`: for loop at line {loop_line} of `conv_output_size` (cell {stub + 1}, line " \
-               f"{loop_line})" in report, report
+        assert f"`conv_output_size` must not loop: for loop at line {loop_line} of `conv_output_size` (cell " \
+               f"{stub + 1}): for _ in range(1): [line {loop_line} of cell {stub + 1}]" in report, report
         assert "Not ready yet" in report, report
         view.screenshot(screenshots / "selfcheck-architectures.png", at=check - 1)
 
