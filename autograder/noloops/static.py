@@ -113,11 +113,11 @@ def _construct_of(node: ast.AST) -> str | None:
         if node.id in ITERATING_BUILTINS:
             return f"call to {node.id}()"
     if isinstance(node, ast.Attribute):
-        if node.attr in ITERATING_ATTRIBUTES:
-            return f"call to .{node.attr}()"
         base = node.value
         if isinstance(base, ast.Name) and base.id in ITERATING_MODULES:
             return f"call to {base.id}.{node.attr}()"
+        if node.attr in ITERATING_ATTRIBUTES:
+            return f"call to .{node.attr}()"
         if isinstance(base, ast.Name) and base.id == "functools" and node.attr == "reduce":
             return "call to functools.reduce()"
     return None
