@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
 
 from .cells import grade_id
 from .config import CoursePolicy, load_config
@@ -228,7 +229,8 @@ def execute_submission(job: GradingJob) -> dict:
     shutil.copyfile(job.snapshot, work / "gradebook.db")
     os.environ["COURSE_DEVICE"] = job.device
     copy_release_files(root, work, job.assignment, config)  # nbgrader puts them next to the notebooks
-    handed_out = str(root / config.CourseDirectory.get("release_directory", "release") / job.assignment)
+    coursedir = CourseDirectory(config=config)  # the course's own, before it is pointed at the work folder
+    handed_out = coursedir.format_path(coursedir.release_directory, ".", job.assignment)
     config.ScanIntegrity.handed_out = config.RedactHiddenTests.handed_out = handed_out
     config.CourseDirectory.root = str(work)
     config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"

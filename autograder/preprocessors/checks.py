@@ -115,7 +115,6 @@ class ScanIntegrity(NbGraderPreprocessor):
                 events.record(resources, events.TAMPERING, finding, cell=index)
         return nb, resources
 
-
     def _released_sources(self, resources) -> set[str]:
         released = released_notebook(self, self.handed_out, resources)
         if released is None:
@@ -125,14 +124,18 @@ class ScanIntegrity(NbGraderPreprocessor):
 
 def released_notebook(preprocessor: NbGraderPreprocessor, handed_out: str, resources) -> NotebookNode | None:
     """The notebook as the release handed it out (from `handed_out`, the assignment's release folder, or
-    the course directory's), or None if it cannot be read."""
-    info = resources.get("nbgrader", {})
-    try:
-        folder = Path(handed_out) if handed_out else Path(
-            CourseDirectory(parent=preprocessor).format_path("release", ".", info["assignment"]))
-        return nbformat.read(folder / f"{info['notebook']}.ipynb", as_version=4)
-    except (OSError, ValueError, KeyError):
-        return None
+    the course directory's), or None if it cannot be read; read once per notebook graded."""
+    state = _state(resources)
+    if "released" not in state:
+        info = resources.get("nbgrader", {})
+        try:
+            if not handed_out:
+                coursedir = CourseDirectory(parent=preprocessor)
+                handed_out = coursedir.format_path(coursedir.release_directory, ".", info["assignment"])
+            state["released"] = nbformat.read(Path(handed_out) / f"{info['notebook']}.ipynb", as_version=4)
+        except (OSError, ValueError, KeyError):
+            state["released"] = None
+    return state["released"]
 
 
 class AddRuntimeChecks(NbGraderPreprocessor):
