@@ -40,6 +40,13 @@ class LoopFreeFunction:
     dimensions: tuple[str, ...] = ("n",)  # the probe's parameters, one per input dimension
     sizes: tuple[tuple[str, int, int], ...] = ()  # (dimension, small, large) where not the default
 
+    def size_ladder(self, dimension: str, default: tuple[int, int], steps: int = 4) -> list[int]:
+        """The sizes the probe tries for one dimension: its small and large size and up to `steps - 2`
+        sizes between them, spaced geometrically (4, 8, 16, 32)."""
+        small, large = self.size_range(dimension, default)
+        ladder = [round(small * (large / small) ** (i / (steps - 1))) for i in range(steps)]
+        return sorted(set(ladder) | {small, large})
+
     def size_range(self, dimension: str, default: tuple[int, int]) -> tuple[int, int]:
         """The (small, large) sizes of one dimension of the probe."""
         for name, small, large in self.sizes:

@@ -13,6 +13,7 @@ import functools
 import importlib.util
 import inspect
 import sys
+import sysconfig
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Sequence
@@ -362,8 +363,12 @@ def _is_user_code(obj: object) -> bool:
         return False
     filename = code.co_filename
     return "site-packages" not in filename and "dist-packages" not in filename and not (
-        filename.startswith("<frozen") or filename.startswith(_PACKAGE_ROOTS)
+        filename.startswith("<frozen") or filename.startswith(_PACKAGE_ROOTS) or filename.startswith(_STDLIB)
     )
+
+
+# Python's standard library (`copy.deepcopy`, `re.sub`, `statistics.fmean` loop inside: not the student's).
+_STDLIB = tuple(sorted({str(Path(sysconfig.get_paths()[key]).resolve()) + "/" for key in ("stdlib", "platstdlib")}))
 
 
 # The course's helpers and this package, installed editable or not: their loops are not the student's.

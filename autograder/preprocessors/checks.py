@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import nbformat
@@ -150,7 +151,7 @@ class AddRuntimeChecks(NbGraderPreprocessor):
         state = _state(resources)
         facts = state.get("facts") or source_facts(resources)
         default = tuple(self.probe_sizes)
-        state["probe_specs"] = [(f.name, f.probe, {d: f.size_range(d, default) for d in f.dimensions})
+        state["probe_specs"] = [(f.name, f.probe, {d: f.size_ladder(d, default) for d in f.dimensions})
                                 for f in facts.declared]
         cell = NotebookNode(cell_type="code", source="__autograder_probe__()", outputs=[], execution_count=None,
                             metadata={"autograder": RUNTIME_CELL}, id=RUNTIME_CELL)
@@ -194,13 +195,24 @@ class CollectRuntimeChecks(NbGraderPreprocessor):
                     f"allows, it raised {result['error']}")
                 continue
             for dimension, found in result["dimensions"].items():
-                (small, large), (lines_small, lines_large) = found["sizes"], found["lines"]
-                if lines_large > lines_small:
+                if grows_with_input(found["lines"]):
+                    sizes, lines = found["sizes"], found["lines"]
                     violations.setdefault(name, []).append(
-                        f"`{name}` must not loop: it ran {lines_small} lines of your code with {dimension} = "
-                        f"{small} but {lines_large} with {dimension} = {large}, so it iterates over its input"
+                        f"`{name}` must not loop: it ran {_listed(lines)} lines of your code with {dimension} = "
+                        f"{_listed(sizes)}, so it iterates over its input"
                     )
         return nb, resources
+
+
+def grows_with_input(lines: list[int]) -> bool:
+    """Whether the lines counted at growing sizes show a loop: more lines at more than one step up. One
+    step is a branch on the input's size (`if n > 16: x = x.double()`), which loop-free code may have."""
+    steps = sum(later > earlier for earlier, later in pairwise(lines))
+    return steps >= 2 or (len(lines) == 2 and steps == 1)
+
+
+def _listed(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values[:-1]) + f" and {values[-1]}" if len(values) > 1 else str(values[0])
 
 
 def _passes_its_tests(nb: NotebookNode, state: dict, name: str) -> bool:

@@ -119,8 +119,8 @@ class WardenChannel:
         """Hand the guard the instructor's code for the next `__autograder_test__()` cell."""
         return self._send([b"cell", token, kind, "1" if visible else "0", filename, body, last])
 
-    def send_probe(self, token: str, specs: list[tuple[str, str, dict[str, tuple[int, int]]]]) -> bool:
-        entries = ["\x01".join([name, probe, *(f"{d}:{small}:{large}" for d, (small, large) in ranges.items())])
+    def send_probe(self, token: str, specs: list[tuple[str, str, dict[str, list[int]]]]) -> bool:
+        entries = ["\x01".join([name, probe, *(":".join([d, *map(str, sizes)]) for d, sizes in ranges.items())])
                    for name, probe, ranges in specs]
         return self._send([b"probe", token, *entries])
 

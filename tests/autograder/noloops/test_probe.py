@@ -38,3 +38,21 @@ def test_the_count_grows_for_a_loop_compiled_under_a_library_file_name():
     honest = [count_lines(lambda x: x.mean(axis=1), (np.ones((n, 3)),),
                           lambda frame: not is_library_code(frame.f_code)) for n in (4, 32)]
     assert honest[0] == honest[1], honest
+
+
+def test_a_loop_grows_at_every_step_and_a_branch_at_one():
+    from autograder.preprocessors.checks import grows_with_input
+
+    assert grows_with_input([3, 5, 9, 17]), "a loop over the input"
+    assert grows_with_input([2, 2, 3, 4]), "a loop that starts above a size"
+    assert not grows_with_input([2, 2, 3, 3]), "`if n > 8:` one more line"
+    assert not grows_with_input([4, 4, 4, 4])
+    assert grows_with_input([2, 3]), "two sizes only: any growth"
+
+
+def test_the_probe_ladder_spans_the_declared_sizes():
+    from autograder.declarations import LoopFreeFunction
+
+    function = LoopFreeFunction("f", ("g",), "lambda n, k: (n, k)", ("n", "k"), sizes=(("k", 2, 12),))
+    assert function.size_ladder("n", (4, 32)) == [4, 8, 16, 32]
+    assert function.size_ladder("k", (4, 32)) == [2, 4, 7, 12]
