@@ -34,6 +34,11 @@ DUNDER_ATTRIBUTES = {
     "__spec__", "__self__", "__func__", "__wrapped__", "__reduce__", "__reduce_ex__", "__defaults__",
     "__kwdefaults__", "__traceback__", "__class_getitem__", "__init_subclass__",
 }
+# Methods through which an object decides what a test's comparison or conversion of it says.
+ANSWERING_DUNDERS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__",
+                     "__array__", "__array_ufunc__", "__array_function__", "__array_priority__", "__torch_function__",
+                     "__float__", "__int__", "__index__", "__abs__", "__sub__", "__rsub__", "__instancecheck__",
+                     "__subclasscheck__"}
 INTROSPECTION_NAMES = {"_ih", "_oh", "_dh", "In", "Out", "__builtins__", "get_ipython", "__import__", "globals",
                        "vars", "exec", "eval", "compile", "breakpoint", "__autograder_test__",
                        "__autograder_probe__", "__autograder_final__", "__autograder_snapshot__"}
@@ -43,7 +48,7 @@ MACHINERY_MODULES = {"builtins", "gc", "ctypes", "_ctypes", "importlib", "imp", 
                      "signal", "atexit", "faulthandler", "resource", "subprocess", "pty", "socket", "inspect", "dis",
                      "types", "traceback", "linecache", "sysconfig", "site", "ipykernel", "jupyter_client", "zmq",
                      "operator", "autograder", "nbgrader", "_signal", "_testcapi", "mmap", "fcntl", "posix",
-                     "tracemalloc", "weakref"}
+                     "tracemalloc", "weakref", "pkgutil", "unittest"}
 SAFE_SYS_ATTRIBUTES = {"version", "version_info", "platform", "maxsize", "float_info", "getsizeof", "byteorder",
                        "executable", "argv", "implementation", "getrecursionlimit", "stdout", "stderr"}
 SAFE_OS_ATTRIBUTES = {"path", "getcwd", "listdir", "makedirs", "mkdir", "environ", "cpu_count", "sep", "walk",
@@ -52,6 +57,12 @@ ALLOWED_MAGICS = {"matplotlib", "timeit", "time", "precision", "pprint", "who", 
 SECRETS = ("gradebook", "BEGIN HIDDEN", "HIDDEN TESTS", "/source/", "submitted/", "autograded/", "AUTOGRADER_",
            "autograder-pool", "warden")
 _DUNDER_FIELD = re.compile(r"\{[^{}]*__\w+__")
+# Attribute names that, written in a string, reach frames, code, closures or defaults by name
+# (`pkgutil.resolve_name("m:f.__kwdefaults__")`, `operator.attrgetter("tb_frame.f_back")`).
+_NAMED_IN_STRING = re.compile(r"(?<![\w])(%s)(?![\w])" % "|".join(sorted(
+    DUNDER_ATTRIBUTES | ANSWERING_DUNDERS | {
+        "f_back", "f_globals", "f_locals", "f_code", "f_builtins", "tb_frame", "tb_next", "gi_frame", "gi_code",
+        "cr_frame", "ag_frame", "co_code", "co_consts", "co_names", "cell_contents", "_getframe", "_current_frames"})))
 _TRANSFORMER = TransformerManager()
 
 
@@ -144,6 +155,14 @@ class _Scan(ast.NodeVisitor):
     def visit_ClassDef(self, node):
         if node.name in self.protected:
             self.note(node, f"redefines `{node.name}`, which the course imports for the tests")
+        for statement in node.body:
+            names = [statement.name] if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else [
+                t.id for t in getattr(statement, "targets", [getattr(statement, "target", None)])
+                if isinstance(t, ast.Name)]
+            for name in names:
+                if name in ANSWERING_DUNDERS:
+                    self.note(statement, f"class `{node.name}` defines `{name}` (its objects answer comparisons "
+                                         "or conversions themselves, which a test relies on)")
         self.generic_visit(node)
 
     def visit_Assign(self, node):
@@ -206,7 +225,7 @@ class _Scan(ast.NodeVisitor):
                 self.note(node, f"calls {name}(..., {node.args[1].value!r}) (introspection)")
             if name in ("setattr", "delattr") and node.args and self.root(node.args[0]) not in ("self", "cls"):
                 self.note(node, f"calls {name}() on `{ast.unparse(node.args[0])}`")
-        elif name in ("attrgetter", "methodcaller", "getattr_static", "getmembers"):
+        elif name in ("attrgetter", "methodcaller", "getattr_static", "getmembers", "resolve_name"):
             self.note(node, f"calls {name}() (attribute access by name)")
         elif name in ("format", "format_map") and isinstance(node.func, ast.Attribute) and not (
                 isinstance(node.func.value, ast.Constant) and not _DUNDER_FIELD.search(str(node.func.value.value))):
@@ -231,6 +250,8 @@ class _Scan(ast.NodeVisitor):
                     self.note(node, f"mentions {secret!r}")
             if _DUNDER_FIELD.search(node.value):
                 self.note(node, "a format string reaches a dunder attribute")
+            elif (named := _NAMED_IN_STRING.search(node.value)) is not None:
+                self.note(node, f"a string names `.{named.group(1)}` (introspection by name)")
 
     def visit_JoinedStr(self, node):
         self.generic_visit(node)

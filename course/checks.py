@@ -6,7 +6,10 @@ object that claims to equal everything cannot pass.
 
 from __future__ import annotations
 
+import functools
+import gc
 import numbers
+import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -28,13 +31,47 @@ __all__ = [
 
 def describe(value: object) -> str:
     """A short description of a value's kind, for messages ("a torch.Tensor of shape (2, 3)")."""
-    if isinstance(value, torch.Tensor):
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    if type(value) in TENSOR_TYPES:
         return f"a torch.Tensor of shape {tuple(value.shape)}, dtype {value.dtype} on {value.device}"
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return f"a numpy array of shape {value.shape}, dtype {value.dtype}"
     if value is None:
         return "None (did the function forget to `return`?)"
-    return f"a {type(value).__module__}.{type(value).__qualname__} ({value!r:.60})"
+    if type(value) in (int, float, bool, complex, str) or type(value) in NUMPY_SCALARS:
+        return f"a {kind} ({value!r:.60})"
+    return f"a {kind}"  # no repr(): it would run the object's own code inside the check
+
+
+# The types a check compares. Subclasses (of Tensor, ndarray, int, ...) are refused: their methods are
+# code the check would run, and an object that answers comparisons itself proves nothing.
+TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+NUMPY_SCALARS = tuple(np.sctypeDict.values())
+_audit = sys.audit
+
+
+def _checked(check: Callable) -> Callable:
+    """Run `check` with the grader's guard looking: in a graded kernel the guard compares the testing
+    machinery with its record as the check starts and as it ends (elsewhere `sys.audit` does nothing),
+    and the garbage collector waits meanwhile, so no `__del__` of the notebook's runs inside a check."""
+
+    @functools.wraps(check)
+    def checked(*args, _audit=_audit, **kwargs):
+        _audit("autograder.check")
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return check(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+            _audit("autograder.check")
+
+    return checked
+
+
+def _exactly(actual: object, kinds: tuple) -> bool:
+    return type(actual) in kinds
 
 
 def _fail(name: str, problem: str, hint: str | None) -> None:
@@ -44,6 +81,7 @@ def _fail(name: str, problem: str, hint: str | None) -> None:
     raise AssertionError(message)
 
 
+@_checked
 def assert_close(
     actual: object,
     expected: object,
@@ -63,7 +101,7 @@ def assert_close(
     if isinstance(expected, torch.Tensor):
         _compare_tensors(actual, expected, name, rtol, atol, check_dtype, equal_nan, hint)
     elif isinstance(expected, np.ndarray):
-        if not isinstance(actual, np.ndarray):
+        if type(actual) is not np.ndarray:
             _fail(name, f"expected a numpy array, got {describe(actual)}", hint)
         _compare_tensors(
             torch.from_numpy(np.ascontiguousarray(actual)),
@@ -71,12 +109,12 @@ def assert_close(
             name, rtol, atol, check_dtype, equal_nan, hint,
         )
     elif isinstance(expected, bool):
-        if not isinstance(actual, (bool, np.bool_)) or bool(actual) != expected:
+        if type(actual) not in (bool, np.bool_) or bool(actual) != expected:
             _fail(name, f"expected {expected}, got {describe(actual)}", hint)
     elif isinstance(expected, numbers.Integral):
         assert_equal_int(actual, int(expected), name=name, hint=hint)
     elif isinstance(expected, numbers.Real):
-        if isinstance(actual, torch.Tensor) or not isinstance(actual, numbers.Real):
+        if not (type(actual) in (int, float) or type(actual) in NUMPY_SCALARS and isinstance(actual, numbers.Real)):
             _fail(name, f"expected a Python float, got {describe(actual)}", hint)
         a, e = float(actual), float(expected)
         if np.isnan(e) and np.isnan(a) and equal_nan:
@@ -87,16 +125,18 @@ def assert_close(
         raise TypeError(f"assert_close cannot compare with {describe(expected)}")
 
 
+@_checked
 def assert_equal_int(actual: object, expected: int, *, name: str = "result", hint: str | None = None) -> None:
     """Assert `actual` is an integer (Python or NumPy, not bool or float) equal to `expected`."""
-    if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, numbers.Integral):
+    if type(actual) in (bool, np.bool_) or not (
+            type(actual) is int or type(actual) in NUMPY_SCALARS and isinstance(actual, numbers.Integral)):
         _fail(name, f"expected the integer {expected:,}, got {describe(actual)}", hint)
     if int(actual) != expected:
         _fail(name, f"expected {expected:,}, got {int(actual):,} (off by {int(actual) - expected:+,})", hint)
 
 
 def _compare_tensors(actual, expected, name, rtol, atol, check_dtype, equal_nan, hint) -> None:
-    if not isinstance(actual, torch.Tensor):
+    if type(actual) not in TENSOR_TYPES:
         _fail(name, f"expected a torch.Tensor, got {describe(actual)}", hint)
     if actual.shape != expected.shape:
         _fail(name, f"shape is {tuple(actual.shape)}, expected {tuple(expected.shape)}", hint)
@@ -133,6 +173,7 @@ def _compare_tensors(actual, expected, name, rtol, atol, check_dtype, equal_nan,
     )
 
 
+@_checked
 def assert_no_loops(func: Callable, *, name: str | None = None) -> None:
     """Assert a NO LOOPS function (and the functions of yours it calls) has no Python iteration.
 

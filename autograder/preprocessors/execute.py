@@ -37,7 +37,8 @@ from ..cells import add_error_output, grade_id
 from ..files import UnsafeFile, read_regular
 from ..sandbox.manager import SandboxedKernelManager, sandbox_plan, wants_gpu
 from ..sandbox.settings import Sandbox
-from ..sandbox.warden import KILLED_EXIT_CODE, TEST_FILENAME
+from ..sandbox.template import DISK_EXIT_CODE, MEMORY_EXIT_CODE
+from ..sandbox.warden import KILLED_EXIT_CODE, TEST_FILENAME, VALUE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +68,21 @@ def cell_kind(cell: NotebookNode) -> str:
     return "locked" if meta.get("locked") else "student"
 
 
-def split_last_expression(python: str) -> tuple[str, str]:
-    """(body, last): the cell's code without its final expression, and that expression, with their
-    line numbers kept, so that the cell's value is displayed (nbgrader's partial credit) as IPython would."""
+def value_as_assignment(python: str) -> str:
+    """The cell's code with its final expression assigned to `VALUE_NAME` (on the same lines), so that
+    the guard can show the cell's value (nbgrader's partial credit) as IPython would, from one code
+    object: nothing of the instructor's code is left in a variable while it runs."""
     tree = ast.parse(python)
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
-        return python, ""
+        return python
     last = tree.body[-1]
     lines = python.splitlines(keepends=True)
     first, end = last.lineno - 1, last.end_lineno
     segment = ast.get_source_segment(python, last.value, padded=False) or ""
-    body = "".join(lines[:first]) + "\n" * (end - first) + "".join(lines[end:])
-    return body, "\n" * first + segment
+    before = lines[first].encode()[:last.col_offset].decode()
+    after = lines[end - 1].encode()[last.end_col_offset:].decode()
+    statement = f"{before}{VALUE_NAME} = ({segment}\n){after.rstrip(chr(10))}\n"
+    return "".join(lines[:first]) + statement + "".join(lines[end:])
 
 
 class GuardedExecute(Execute):
@@ -226,7 +230,7 @@ class GuardedExecute(Execute):
         """Hand the instructor's code to the guard; 'student' if it must run as a plain cell instead."""
         try:
             python = _TRANSFORMER.transform_cell(cell.source)
-            body, last = split_last_expression(python)
+            body, last = value_as_assignment(python), ""
         except (SyntaxError, ValueError):
             return "student"  # it cannot compile: run it as it is, so its error shows as nbgrader shows it
         if "\x00" in python:
@@ -286,8 +290,16 @@ class GuardedExecute(Execute):
                               f"{message.get('text')}", cell=index)
                 return f"the integrity guard stopped the kernel: {message.get('text')}"
         code = getattr(getattr(self.km, "provisioner", None), "process", None)
-        if code is not None and code.poll() == KILLED_EXIT_CODE:
+        status = code.poll() if code is not None else None
+        if status == KILLED_EXIT_CODE:
             return "the integrity guard stopped the kernel"
+        limits = Sandbox(parent=self)
+        if status == MEMORY_EXIT_CODE:
+            return (f"the kernel was stopped: its processes together used more than "
+                    f"{limits.memory_limit / 2**30:.1f} GiB of memory")
+        if status == DISK_EXIT_CODE:
+            return (f"the kernel was stopped: it wrote more than {limits.tmp_size / 2**30:.1f} GiB into its "
+                    "working folder")
         return ""
 
     def _stop_for_time(self, resources, first_index: int) -> None:

@@ -34,6 +34,11 @@ from pathlib import Path
 # --- the template (runs inside its bubblewrap sandbox) -------------------------------------------
 
 
+MEMORY_EXIT_CODE = 71  # the kernel's exit status when its processes together passed the memory limit
+DISK_EXIT_CODE = 72  # ... when its working folder passed the size of its /tmp
+MAX_FOLDER_ENTRIES = 100_000
+
+
 def serve(socket_path: str, preload: list[str], sweep: bool) -> None:
     """Import `preload`, then fork one kernel per authenticated request on `socket_path`, in turn.
 
@@ -96,6 +101,7 @@ def _serve_one(server: socket.socket, connection: socket.socket, token: str, swe
         _keep(request)
     connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     status = None
+    usage = KernelUsage(request.get("limits", {}), request.get("cwd")) if sweep else None
     while status is None:
         ready, _, _ = select.select([connection], [], [], 0.05)
         if ready:
@@ -104,6 +110,13 @@ def _serve_one(server: socket.socket, connection: socket.socket, token: str, swe
                 _kill_group(pid, signal.SIGKILL)
             else:
                 _kill_group(pid, json.loads(line).get("signal", signal.SIGTERM))
+        over = usage.over_limit() if usage is not None else None
+        if over is not None:  # the kernel's processes together, or its working folder, grew past the limit
+            _kill_group(pid, signal.SIGKILL)
+            _kill_everything_else()
+            os.waitpid(pid, 0)
+            status = over
+            break
         done, code = os.waitpid(pid, os.WNOHANG)
         if done:
             status = os.waitstatus_to_exitcode(code)
@@ -113,6 +126,65 @@ def _serve_one(server: socket.socket, connection: socket.socket, token: str, swe
         connection.sendall(json.dumps({"exit": status}).encode() + b"\n")
     except OSError:
         pass
+
+
+class KernelUsage:
+    """What one kernel uses in all, measured from the template's side of the sandbox (where every process
+    but the template's own belongs to the kernel being served): the resident memory of all its processes
+    together (per-process limits let three children of 1.5 GiB pass a 2 GiB limit) and the bytes in its
+    working folder, which lies on the grader's disk (only each file's size is limited there)."""
+
+    INTERVAL = 0.25
+
+    def __init__(self, limits: dict, folder: str | None):
+        self.memory, self.disk = limits.get("memory", 0), limits.get("tmp", 0)
+        self.folder = folder
+        self.checked = 0.0
+        self.page = os.sysconf("SC_PAGE_SIZE")
+
+    def over_limit(self) -> int | None:
+        """MEMORY_EXIT_CODE or DISK_EXIT_CODE when a limit is passed (at most every INTERVAL seconds)."""
+        now = time.monotonic()
+        if now - self.checked < self.INTERVAL:
+            return None
+        self.checked = now
+        if self.memory and self.resident() > self.memory:
+            return MEMORY_EXIT_CODE
+        if self.disk and self.folder and self.written() > self.disk:
+            return DISK_EXIT_CODE
+        return None
+
+    def resident(self) -> int:
+        own = {os.getpid(), 1}
+        total = 0
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and int(entry.name) not in own:
+                try:
+                    with open(f"/proc/{entry.name}/statm", "rb") as handle:
+                        total += int(handle.read().split()[1]) * self.page
+                except (OSError, ValueError, IndexError):
+                    continue
+        return total
+
+    def written(self) -> int:
+        total, seen, stack = 0, 0, [self.folder]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                seen += 1
+                if seen > MAX_FOLDER_ENTRIES:  # as many files as this is a way of filling the disk too
+                    return self.disk + 1
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+                except OSError:
+                    continue
+        return total
 
 
 def _keep(request: dict) -> None:

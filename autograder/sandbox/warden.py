@@ -35,6 +35,7 @@ import sys
 TEST_FILENAME = "<autograder-test-"
 PROBE_FILENAME = "<autograder-probe>"
 KILLED_EXIT_CODE = 70  # the kernel's exit status when the guard ends it
+VALUE_NAME = "__autograder_value__"  # where an instructor's cell leaves its final expression's value
 
 
 class Guard:
@@ -79,6 +80,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     # --- primitives, bound now ----------------------------------------------------------------
     _type, _len, _repr, _str, _all, _zip = type, len, repr, str, all, zip
     _isinstance, _tuple, _list, _dict, _set = isinstance, tuple, list, dict, set
+    staticmethod, classmethod = builtins.staticmethod, builtins.classmethod  # noqa: A001 - bound now
     _bytes, _int, _float, _bool = bytes, int, float, bool
     _getframe, _current_frames, _audit = sys._getframe, sys._current_frames, sys.audit
     _settrace, _gettrace, _getprofile = sys.settrace, sys.gettrace, sys.getprofile
@@ -92,10 +94,28 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     _type_name = type.__dict__["__name__"].__get__
     _type_setattr, _type_delattr = type.__setattr__, type.__delattr__
     _module_setattr, _module_delattr = types.ModuleType.__setattr__, types.ModuleType.__delattr__
+    _module_dict = types.ModuleType.__dict__["__dict__"].__get__
     _exec, _eval, _compile = builtins.exec, builtins.eval, builtins.compile
-    ModuleType, FunctionType, TracebackType, CodeType, MethodType = (
-        types.ModuleType, types.FunctionType, types.TracebackType, types.CodeType, types.MethodType)
+    ModuleType, FunctionType, TracebackType, CodeType, MethodType, FrameType = (
+        types.ModuleType, types.FunctionType, types.TracebackType, types.CodeType, types.MethodType,
+        types.FrameType)
+    _frame_code = types.FrameType.__dict__["f_code"].__get__
+    # Libraries that read frames' code only to hand back names and line numbers (never the code object):
+    # tracebacks and logging's caller lookup. And those that read defaults only to describe a signature.
+    FRAME_SUMMARIES = ("/traceback.py", "/logging/__init__.py")
+    SIGNATURE_READERS = ("/inspect.py",)
     _gc_callbacks = gc.callbacks
+    _id = id
+    _fn_code, _fn_set_code = (FunctionType.__dict__["__code__"].__get__, FunctionType.__dict__["__code__"].__set__)
+    _fn_defaults, _fn_set_defaults = (FunctionType.__dict__["__defaults__"].__get__,
+                                      FunctionType.__dict__["__defaults__"].__set__)
+    _fn_kwdefaults, _fn_set_kwdefaults = (FunctionType.__dict__["__kwdefaults__"].__get__,
+                                          FunctionType.__dict__["__kwdefaults__"].__set__)
+    _fn_closure = FunctionType.__dict__["__closure__"].__get__
+    _cell_type = _type((lambda: _id).__closure__[0])
+    _cell_contents, _cell_set = (_cell_type.__dict__["cell_contents"].__get__,
+                                 _cell_type.__dict__["cell_contents"].__set__)
+    guarded_function_ids = _set()
     _send, _recv, _settimeout = connection.send, connection.recv, connection.settimeout
     _fd = connection.fileno()
     _inode = _fstat(_fd).st_ino
@@ -164,6 +184,12 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         if state["sent"] < 200:
             state["sent"] += 1
             send("finding", text=message, during=state["test"] or "")
+
+    def notice(text, frame=None):
+        """A flag for review that does not void the running test (what honest code can also do)."""
+        if state["sent"] < 200:
+            state["sent"] += 1
+            send("finding", text=text + (f" ({describe(frame)})" if frame is not None else ""), during="")
 
     def kill(text, frame=None):
         send("killed", text=text + (f" ({describe(frame)})" if frame is not None else ""), during=state["test"] or "")
@@ -281,6 +307,9 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 found.append(entries[qualname])
         return found
 
+    # Module attributes their own library swaps and puts back around a block (`warnings.catch_warnings`),
+    # possibly while a check runs; they only change how warnings are shown.
+    SELF_MANAGED = {("warnings", "showwarning"), ("warnings", "_showwarnmsg_impl")}
     BUILTINS_IPYKERNEL_SETS = {"input", "raw_input", "_", "__", "___"}  # set by ipykernel/IPython per cell
     SYS_HOOKS = ("displayhook", "excepthook", "breakpointhook", "unraisablehook", "audit", "addaudithook",
                  "settrace", "setprofile", "gettrace", "getprofile", "_getframe", "meta_path", "path_hooks",
@@ -324,10 +353,50 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
             module = sys_modules.get(name)
             if module is not None and _type(module) in (ModuleType, GuardedModule):
                 entries = _obj_getattr(module, "__dict__")
-                taken["modules"][name] = (module, {k: v for k, v in entries.items() if interesting(v)})
+                taken["modules"][name] = (module, {k: v for k, v in entries.items() if interesting(v)
+                                                   and (name, k) not in SELF_MANAGED})
         for cls in guarded_class_list():
             taken["classes"][cls] = _dict(_type_dict(cls))
+        taken["functions"] = functions_of(taken)
+        guarded_function_ids.clear()
+        guarded_function_ids.update(_id(f) for f, *_ in taken["functions"])
         return taken
+
+    def function_state(function):
+        """What a call of `function` depends on besides its globals: code, defaults, keyword defaults
+        (a dict, changed in place without an audit event) and the contents of its closure's cells."""
+        kwdefaults = _fn_kwdefaults(function)
+        closure = _fn_closure(function)
+        return (function, _fn_code(function), _fn_defaults(function),
+                _dict(kwdefaults) if _type(kwdefaults) is _dict else kwdefaults,
+                _tuple(cell_value(c) for c in closure) if closure else ())
+
+    def cell_value(cell):
+        try:
+            return _cell_contents(cell)
+        except ValueError:  # an empty cell
+            return MISSING
+
+    def functions_of(taken):
+        found, seen = [], _set()
+
+        def add(value, label):
+            if _type(value) in (staticmethod, classmethod):
+                value = _obj_getattr(value, "__func__")
+            elif _type_name(_type(value)) == "_ArrayFunctionDispatcher":  # numpy's functions: a Python body inside
+                value = _obj_getattr(value, "_implementation")
+            if _type(value) is FunctionType and _id(value) not in seen:
+                seen.add(_id(value))
+                found.append((*function_state(value), label))
+
+        for name, (_module, entries) in taken["modules"].items():
+            for attribute, value in entries.items():
+                add(value, f"{name}.{attribute}")
+        for cls, entries in taken["classes"].items():
+            for attribute, value in entries.items():
+                if _type(attribute) is _str:
+                    add(value, f"{_type_name(cls)}.{attribute}")
+        return found
 
     def verify():
         """Differences between the live state and the snapshot, each put back; [] when all is genuine."""
@@ -406,6 +475,26 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                         _type_setattr(cls, attribute, value)
                     except (TypeError, AttributeError):
                         pass
+        for function, code, defaults, kwdefaults, cells, label in taken["functions"]:
+            if _fn_code(function) is not code:
+                found.append(f"the code of {label} was replaced")
+                _fn_set_code(function, code)
+            if _fn_defaults(function) is not defaults:
+                found.append(f"the defaults of {label} were changed")
+                _fn_set_defaults(function, defaults)
+            live = _fn_kwdefaults(function)
+            if (live is None) != (kwdefaults is None) or (live is not None and not (
+                    plain_dict(live) and _len(live) == _len(kwdefaults)
+                    and _all(live.get(k, MISSING) is v for k, v in kwdefaults.items()))):
+                found.append(f"the keyword defaults of {label} were changed")
+                _fn_set_kwdefaults(function, None if kwdefaults is None else _dict(kwdefaults))
+            closure = _fn_closure(function)
+            if cells and (closure is None or _len(closure) != _len(cells) or not _all(
+                    cell_value(c) is v for c, v in _zip(closure, cells))):
+                found.append(f"the closure of {label} was changed")
+                for cell, value in _zip(closure or (), cells):
+                    if value is not MISSING:
+                        _cell_set(cell, value)
         if not same_items(_gc_callbacks, taken["gc_callbacks"]):
             found.append("gc.callbacks was changed")
             refill(_gc_callbacks, taken["gc_callbacks"])
@@ -489,7 +578,13 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     guarded_now = _set()
 
     class GuardedModule(ModuleType):
-        """A module whose attribute writes and deletions raise an audit event (so the hook sees them)."""
+        """A module whose attribute writes and deletions, and reads of its `__dict__` (`vars(module)`),
+        raise an audit event (so the hook sees them)."""
+
+        @property
+        def __dict__(self):
+            _audit("autograder.module.dict", self)
+            return _module_dict(self)
 
         def __setattr__(self, name, value):
             _audit("autograder.module.write", self, name)
@@ -541,21 +636,39 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     def runner():
         """Run the instructor's cell the grader sent in place of this one, and report how it ended."""
         __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of tracebacks
-        box = [None, None]
+        box = [None, None, None, None]
         _audit("autograder.cell.begin", box)
-        message, namespace = box
-        if message is None:
+        if box[0] is None:
             raise RuntimeError("__autograder_test__() only runs the cells the grader sends")
-        token, filename, body, last = message
+        (token, filename), namespace = box[0], box[1]
+        # The cell runs on a copy of the notebook's namespace and of builtins: student code it calls can
+        # rebind names in the notebook (its functions' globals) or builtins, and put them back before the
+        # cell ends, without changing what the instructor's code looks up. What the cell binds is copied
+        # back when it ends. The cell's text and code are never bound to a name here: student code that
+        # walks up to this frame (its locals are readable without an audit event) finds neither.
+        before = _dict(namespace)
+        scope = _dict(namespace)
+        scope["__builtins__"] = _dict(_builtins_dict)
         try:
-            _exec(_compile(body, filename, "exec", dont_inherit=True), namespace)
-            value = _eval(_compile(last, filename, "eval", dont_inherit=True), namespace) if last else None
+            _exec(_compile(box.pop(2), filename, "exec", dont_inherit=True), scope)
+            value = scope.pop(VALUE_NAME, None)
         except BaseException as error:
             name, text = describe_error(error)
+            _bind_back(namespace, before, scope)
             _audit("autograder.cell.end", token, "fail", None, name, text, raised_where(error))
             raise
+        _bind_back(namespace, before, scope)
         _audit("autograder.cell.end", token, "pass", shown_value(value), "", "", ("", 0, ""))
         return value
+
+    def bind_back(namespace, before, scope):
+        """What the instructor's cell bound, rebound or deleted in its copy, done in the notebook too."""
+        for name, value in scope.items():
+            if name != "__builtins__" and before.get(name, MISSING) is not value:
+                namespace[name] = value
+        for name in before:
+            if name not in scope and name != "__builtins__":
+                namespace.pop(name, None)
 
     def probe_runner():
         """Count the lines of student code the NO LOOPS functions run as each input dimension grows."""
@@ -574,9 +687,11 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     def final_runner():
         _audit("autograder.final")
 
+    _bind_back, _builtins_dict = bind_back, builtins_dict
     runner_codes = {runner.__code__: {"_audit": _audit, "_exec": _exec, "_eval": _eval, "_compile": _compile,
                                       "describe_error": describe_error, "shown_value": shown_value,
-                                      "raised_where": raised_where},
+                                      "raised_where": raised_where, "_bind_back": _bind_back,
+                                      "_builtins_dict": _builtins_dict},
                     probe_runner.__code__: {"_audit": _audit, "probe_one": probe_one, "counted": counted,
                                             "_settrace": _settrace},
                     final_runner.__code__: {"_audit": _audit}}
@@ -630,8 +745,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
             if _type(lines) is _dict:
                 lines[filename] = (_len(body), None, body.splitlines(True), filename)
         send("begin", token=token, cell=kind, findings=differences)
-        args[0][0] = (token, filename, body, last)
-        args[0][1] = namespace
+        args[0][:] = [(token, filename), namespace, body, last]
 
     def on_cell_end(args, origin):
         if not from_runner(origin, runner.__code__):
@@ -678,8 +792,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
             name, probe, *sizes = entry.split("\x01")
             ranges = {}
             for size in sizes:
-                dimension, small, large = size.split(":")
-                ranges[dimension] = [_int(small), _int(large)]
+                dimension, *ladder = size.split(":")
+                ranges[dimension] = [_int(n) for n in ladder]
             specs.append((name, probe, ranges))
         differences = verify()
         state["test"], state["kind"], state["during"] = token, "probe", []
@@ -757,9 +871,27 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         if not state["ready"]:
             return
         if event == "autograder.module.write":
-            writer = direct(origin.f_back if origin is not None else None)
-            if writer is not None:
-                finding(f"assigns {_obj_getattr(args[0], '__dict__').get('__name__', '?')}.{args[1]}", writer)
+            module_name = _module_dict(args[0]).get("__name__", "?")
+            writer = origin.f_back if origin is not None else None
+            if writer is None or writer.f_code.co_filename.startswith("<frozen importlib") \
+                    or writer.f_code.co_filename == _module_dict(args[0]).get("__file__"):
+                return  # an import binding a submodule, or a module setting its own attribute (warnings)
+            student = nearest_student(writer)
+            if student is not None:  # directly, or through a library that sets what it is told to (mock.patch)
+                via = "" if student is writer else f", through {writer.f_code.co_filename}"
+                finding(f"assigns {module_name}.{args[1]}{via}", student)
+        elif event == "autograder.module.dict":
+            student = nearest_student(origin.f_back if origin is not None else None)
+            if student is not None:
+                reader = origin.f_back
+                text = f"reads the namespace of the module {_module_dict(args[0]).get('__name__', '?')}"
+                if student is reader:
+                    finding(text, student)
+                else:
+                    notice(f"{text}, through {reader.f_code.co_filename}", student)
+        elif event == "autograder.check":  # a check of `course.checks` starts or ends: nothing may differ then
+            for text in verify():
+                finding(f"{text} (found as a check of the course's started or ended)")
         elif event.startswith("ctypes."):
             frame = nearest_student(origin, skip=ctypes_dir)
             if frame is not None or (event == "ctypes.dlopen" and not library_path(args[0] if args else None)):
@@ -787,14 +919,25 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
             pass  # the guard's own runner reading a traceback
         elif event == "object.__getattr__":
             obj, name = args[0], args[1]
-            if name == "tb_frame" and _type(obj) is TracebackType and our_frame_in(obj) \
-                    and nearest_student(origin) is not None:
-                kill("reads the frames of the grader's test runner", nearest_student(origin))
-            elif name == "__code__" and _type(obj) is FunctionType and obj.__code__ in our_codes \
-                    and nearest_student(origin) is not None:
-                kill("reads the code of the grader's test runner", nearest_student(origin))
+            student = nearest_student(origin)
+            if student is None:
+                return
+            if name == "tb_frame" and _type(obj) is TracebackType and our_frame_in(obj):
+                kill("reads the frames of the grader's test runner", student)
+            elif name == "__code__" and _type(obj) is FunctionType and _fn_code(obj) in our_codes:
+                kill("reads the code of the grader's test runner", student)
+            elif name == "f_code" and _type(obj) is FrameType and (
+                    is_ours(_frame_code(obj).co_filename) or _frame_code(obj) in our_codes) \
+                    and not origin.f_code.co_filename.endswith(FRAME_SUMMARIES):
+                kill("reads the code of a test of the grader (a frame's f_code)", student)
             elif direct(origin) is not None:
                 finding(f"reads .{name} (introspection)", origin)
+            elif name in ("__code__", "__defaults__", "__kwdefaults__") and _id(obj) in guarded_function_ids \
+                    and not origin.f_code.co_filename.endswith(SIGNATURE_READERS):
+                notice(f"reads .{name} of a function the tests use, through {origin.f_code.co_filename}", student)
+            elif name in ("tb_frame", "gi_frame", "cr_frame", "ag_frame") and state["test"] is not None:
+                notice(f"reads frames (.{name}) while a test of the grader runs, through "
+                       f"{origin.f_code.co_filename}", student)
         elif event == "object.__setattr__":
             obj, name = args[0], args[1]
             if name == "__class__" and _type(obj) is GuardedModule and nearest_student(origin) is not None:
@@ -826,6 +969,11 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 frame = direct(origin.f_back)
             if frame is not None:
                 finding(f"uses {event}", frame)
+            elif event in ("sys._getframe", "sys._current_frames") and state["test"] is not None:
+                student = nearest_student(origin)
+                if student is not None and origin is not None:
+                    notice(f"takes frames ({event}) while a test of the grader runs, through "
+                           f"{origin.f_code.co_filename}", student)
 
     ctypes_dir = ""
     ctypes_module = sys_modules.get("ctypes")
@@ -869,11 +1017,13 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         _audit("autograder.warden.ready", app)
 
     for function in (hook, on_event, runner, probe_runner, final_runner, count_lines, probe_one, receive, send,
-                     verify, verify_ipython, snapshot, encode, on_cell_begin, on_cell_end, on_probe_begin,
+                     verify, verify_ipython, snapshot, encode, on_cell_begin, bind_back, notice,
+                     on_cell_end, on_probe_begin,
                      on_probe_end, on_final, on_ready, on_snapshot, snapshot_runner, from_runner, raised_where,
                      finding, kill,
                      nearest_student, direct, ready,
-                     GuardedModule.__setattr__, GuardedModule.__delattr__):
+                     GuardedModule.__setattr__, GuardedModule.__delattr__, _type_dict(GuardedModule)["__dict__"].fget,
+                     function_state, functions_of, cell_value):
         our_codes.add(function.__code__)
 
     return hook, ready

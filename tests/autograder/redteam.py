@@ -171,6 +171,42 @@ setattr(target, "_f" + "ail", lambda *args, **kwargs: None)
     _attack("forge_exec_string", "wrong", """
 exec("import course.checks as c\\nc._fail = lambda *a, **k: None")
 """, Expected("graded", WRONG, 0.0, flags=("exec",)), "code the static scan cannot read"),
+    _attack("forge_keyword_defaults_by_resolve_name", "wrong", """
+import pkgutil
+for path in ("course.checks:assert_close.__kwdefaults__", "course.checks:assert_close.__wrapped__.__kwdefaults__"):
+    pkgutil.resolve_name(path)["atol"] = 1e9  # a library reads it: no frame of the notebook does
+""", Expected("graded", WRONG, 0.0, flags=("keyword defaults",)), "widen the tolerance of assert_close in place"),
+    Attack("forge_mock_patch_put_back_by_del", "wrong", [("tiny.ipynb", "row_means", """
+from unittest import mock
+_patcher = mock.patch("course.checks._fail", lambda *args, **kwargs: None)
+_switch = {"on": _patcher.start, "off": _patcher.stop}
+
+class _Means(np.ndarray):
+    def __del__(self):
+        _switch["off"]()
+
+def row_means(x):
+    _switch["on"]()  # unittest.mock writes the module, not a frame of the notebook
+    return np.zeros(x.shape[0]).view(_Means)
+""")], Expected("graded", WRONG, 0.0, flags=("through",)), "patch a helper inside the test and put it back "
+           "before the test ends"),
+    Attack("forge_namespace_rebound_inside_the_test", "wrong", [("tiny.ipynb", "row_means", """
+def row_means(x):
+    globals()["assert_close"] = lambda *args, **kwargs: None  # for the test's next line
+    return np.zeros(x.shape[0])
+"""), ("tiny.ipynb", "row_means_hidden", """
+from course.checks import assert_close  # put back before the guard looks
+""")], Expected("graded", WRONG, 0.0, flags=("globals",)), "rebind the test's helper between two of its lines"),
+    Attack("forge_answers_every_comparison", "solved", [("tiny.ipynb", "add", """
+class Number(int):
+    def __eq__(self, other):
+        return True
+    __hash__ = int.__hash__
+
+def add(a, b):
+    return Number(0)
+""")], Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("defines `__eq__`",)),
+           "an integer that equals whatever a plain `==` test compares it with"),
     _attack("forge_kill_kernel_during_test", "unsolved", """
 import os
 def row_means(x):
@@ -202,6 +238,39 @@ line = {HIDDEN_LINE[::-1]!r}[::-1]  # as code that read it from the hidden test 
 display(HTML("<pre>" + line + "</pre>"))
 print(line)
 """, Expected("graded", WRONG, 0.0, flags=("showed hidden-test code",)), "print the hidden test's own text"),
+    Attack("leak_runner_frame_through_resolve_name", "wrong", [("tiny.ipynb", "row_means", """
+import pkgutil
+_seen = []
+def row_means(x):
+    global _error
+    try:
+        raise ValueError("x")
+    except ValueError as error:
+        _error = error
+    runner = pkgutil.resolve_name("__main__:_error.__traceback__.tb_frame.f_back.f_back")
+    _seen.append(repr(runner.f_locals))
+    return np.zeros(x.shape[0])
+"""), ("tiny.ipynb", "row_means_hidden", """
+for _text in _seen:
+    print("REV", _text[::-1])
+    print("UP", _text.upper())
+""")], Expected("graded", WRONG, 0.0, flags=("tb_frame",)), "read the test runner's locals, printed encoded"),
+    Attack("leak_test_code_through_frames", "wrong", [("tiny.ipynb", "row_means", """
+import pkgutil
+_seen = []
+def row_means(x):
+    global _error
+    try:
+        raise ValueError("x")
+    except ValueError as error:
+        _error = error
+    _seen.append(repr(pkgutil.resolve_name("__main__:_error.__traceback__.tb_frame.f_back.f_code.co_consts")))
+    return np.zeros(x.shape[0])
+"""), ("tiny.ipynb", "row_means_hidden", """
+for _text in _seen:
+    print("REV", _text[::-1])
+""")], Expected("graded", WRONG, 0.0, flags=("reads the code of a test",)),
+           "read the hidden test's compiled code through a library"),
 ]
 
 HTML = [
@@ -373,6 +442,24 @@ def row_means(x):
     step = lambda f, rows: [] if len(rows) == 0 else [rows[0].mean()] + f(f, rows[1:])
     return np.array(step(step, x))
 """, "recursion the static check cannot name"),
+]
+
+
+# Honest loop-free code that looks like a loop to a careless probe: each keeps every point, with no flag.
+HONEST_NO_LOOPS = [
+    Attack("honest_branch_on_the_input_size", "evasion", [("tiny.ipynb", "row_means", """
+def row_means(x):
+    if x.shape[0] > 16:
+        x = x.astype(np.float64)  # large inputs: accumulate in double precision
+    return x.mean(axis=1)
+""")], Expected("graded", FULL_AUTO_SCORE, 0.0), "one more line above a size: a branch, not a loop"),
+    Attack("honest_standard_library_helper", "evasion", [("tiny.ipynb", "row_means", """
+import copy
+
+def row_means(x):
+    x = copy.deepcopy(x)  # never change the caller's array
+    return x.mean(axis=1)
+""")], Expected("graded", FULL_AUTO_SCORE, 0.0), "the standard library loops inside copy.deepcopy, not the student"),
 ]
 
 

@@ -47,6 +47,13 @@ def test_imported_names_of_the_locked_setup_cell():
         ("print(In[-1])", "uses `In`"),
         ("open('../../gradebook.db').read()", "mentions 'gradebook'"),
         ("__builtins__['len'] = max", "uses `__builtins__`"),
+        ("import pkgutil\nd = pkgutil.resolve_name('course.checks:assert_close.__kwdefaults__')", "imports pkgutil"),
+        ("d = resolve('course.checks:assert_close.__kwdefaults__')", "a string names `.__kwdefaults__`"),
+        ("f = get('_error.__traceback__.tb_frame.f_back')", "a string names `.__traceback__`"),
+        ("from unittest import mock\nmock.patch('course.checks._fail')", "imports unittest"),
+        ("class N(int):\n    def __eq__(self, other):\n        return True", "defines `__eq__`"),
+        ("class A(np.ndarray):\n    __array_ufunc__ = None", "defines `__array_ufunc__`"),
+        ("N = type('N', (int,), {'__eq__': lambda s, o: True})", "a string names `.__eq__`"),
     ],
 )
 def test_tampering_is_flagged(code, expected):
@@ -62,6 +69,9 @@ def test_tampering_is_flagged(code, expected):
         "def conv_output_size(size, kernel):\n    return (size - kernel) + 1",
         "result = assert_close",
         "model.fc = torch.nn.Linear(3, 4)",
+        "class Block(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "    def forward(self, x):\n        return x",
+        "print('the frame of a window is its border')",
     ],
 )
 def test_ordinary_code_is_not_flagged(code):

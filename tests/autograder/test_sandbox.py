@@ -134,3 +134,38 @@ def test_the_pool_of_a_process_killed_outright_is_removed_by_the_next_run_and_a_
         for process in (killed, alive):
             process.kill()
             process.wait()
+
+
+def test_kernel_usage_adds_up_a_working_folder_and_stops_at_the_limit(tmp_path):
+    from autograder.sandbox.template import DISK_EXIT_CODE, MAX_FOLDER_ENTRIES, KernelUsage
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.bin").write_bytes(b"x" * 300_000)
+    (tmp_path / "sub" / "b.bin").write_bytes(b"x" * 300_000)
+    usage = KernelUsage({"memory": 0, "tmp": 500_000}, str(tmp_path))
+    assert 600_000 <= usage.written() < 700_000
+    assert usage.over_limit() == DISK_EXIT_CODE
+    assert usage.over_limit() is None, "measured at most every INTERVAL seconds"
+    roomy = KernelUsage({"memory": 0, "tmp": 10_000_000}, str(tmp_path))
+    assert roomy.over_limit() is None
+    assert MAX_FOLDER_ENTRIES >= 10_000, "ordinary data folders are far below it"
+
+
+def test_kernel_usage_counts_resident_memory_of_other_processes():
+    import subprocess
+    import sys
+
+    from autograder.sandbox.template import MEMORY_EXIT_CODE, KernelUsage
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; a = b'1' * (200 * 2**20); time.sleep(30)"])
+    try:
+        usage = KernelUsage({"memory": 100 * 2**20, "tmp": 0}, None)
+        deadline = __import__("time").monotonic() + 20
+        while usage.resident() < 200 * 2**20 and __import__("time").monotonic() < deadline:
+            __import__("time").sleep(0.2)
+        assert usage.resident() >= 200 * 2**20
+        usage.checked = 0.0
+        assert usage.over_limit() == MEMORY_EXIT_CODE
+    finally:
+        child.kill()
+        child.wait()

@@ -103,3 +103,38 @@ def test_assert_no_loops_names_function_and_line():
         return x.sum()
 
     assert_no_loops(clean)
+
+
+def test_subclasses_are_refused_without_running_their_code():
+    ran = []
+
+    class Lying(np.ndarray):
+        def __eq__(self, other):
+            ran.append("eq")
+            return True
+
+        def __repr__(self):
+            ran.append("repr")
+            return "fine"
+
+    class Number(int):
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(AssertionError, match="expected a numpy array, got a .*Lying"):
+        assert_close(np.zeros(3).view(Lying), np.ones(3))
+    with pytest.raises(AssertionError, match="expected the integer 5, got a .*Number"):
+        assert_equal_int(Number(0), 5)
+    with pytest.raises(AssertionError, match="expected a torch.Tensor"):
+        assert_close(torch.zeros(2).as_subclass(type("T", (torch.Tensor,), {})), torch.zeros(2))
+    assert ran == []
+    assert_close(torch.nn.Parameter(torch.ones(2)), torch.ones(2))  # a parameter is a tensor the tests compare
+    assert_close(np.float32(0.5), 0.5)
+    assert_equal_int(np.int64(3), 3)
+
+
+def test_checks_keep_their_signature_and_name():
+    import inspect
+
+    assert list(inspect.signature(assert_close).parameters)[:2] == ["actual", "expected"]
+    assert assert_close.__name__ == "assert_close" and "Assert `actual`" in assert_close.__doc__
