@@ -364,7 +364,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
 
     def function_state(function):
         """What a call of `function` depends on besides its globals: code, defaults, keyword defaults
-        (a dict, changed in place without an audit event) and the contents of its closure's cells."""
+        (a dict, changed in place without an audit event) and the contents of its closure's cells (checked
+        for the course's own functions only: a library may cache a value in a closure cell on first use)."""
         kwdefaults = _fn_kwdefaults(function)
         closure = _fn_closure(function)
         return (function, _fn_code(function), _fn_defaults(function),
@@ -380,7 +381,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     def functions_of(taken):
         found, seen = [], _set()
 
-        def add(value, label):
+        def add(value, label, depth=0):
             if _type(value) in (staticmethod, classmethod):
                 value = _obj_getattr(value, "__func__")
             elif _type_name(_type(value)) == "_ArrayFunctionDispatcher":  # numpy's functions: a Python body inside
@@ -388,6 +389,15 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
             if _type(value) is FunctionType and _id(value) not in seen:
                 seen.add(_id(value))
                 found.append((*function_state(value), label))
+                if depth < 2:  # what a decorator wraps: `__wrapped__` and functions held in its closure
+                    inner = _obj_getattr(value, "__dict__").get("__wrapped__") if plain_dict(
+                        _obj_getattr(value, "__dict__")) else None
+                    if inner is not None:
+                        add(inner, f"{label}.__wrapped__", depth + 1)
+                    for cell in _fn_closure(value) or ():
+                        held = cell_value(cell)
+                        if _type(held) is FunctionType:
+                            add(held, f"{label} (the function it wraps)", depth + 1)
 
         for name, (_module, entries) in taken["modules"].items():
             for attribute, value in entries.items():
@@ -489,7 +499,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 found.append(f"the keyword defaults of {label} were changed")
                 _fn_set_kwdefaults(function, None if kwdefaults is None else _dict(kwdefaults))
             closure = _fn_closure(function)
-            if cells and (closure is None or _len(closure) != _len(cells) or not _all(
+            if cells and label.startswith("course") and (closure is None or _len(closure) != _len(cells) or not _all(
                     cell_value(c) is v for c, v in _zip(closure, cells))):
                 found.append(f"the closure of {label} was changed")
                 for cell, value in _zip(closure or (), cells):

@@ -29,6 +29,7 @@ from tests.autograder.conftest import released_course
 from tests.autograder.redteam import (
     EVASIONS,
     HIDDEN_LINE,
+    HONEST_NO_LOOPS,
     MARKDOWN_XSS,
     WRONG_ROW_MEANS,
     build_attacks,
@@ -233,7 +234,7 @@ def test_nothing_hangs_and_nothing_is_left_behind(hostile):
 def evaders(tmp_path_factory) -> Graded:
     course = released_course(tmp_path_factory.mktemp("evaders"))
     student = Student(course.root / "release" / ASSIGNMENT, course.root / "source" / ASSIGNMENT, timestamp=ON_TIME)
-    for name, (submission, _) in build_attacks(student, student.release, EVASIONS).items():
+    for name, (submission, _) in build_attacks(student, student.release, [*EVASIONS, *HONEST_NO_LOOPS]).items():
         submission.write(course.submission(name))
     student.solved().write(course.submission("honest"))
     return grade(course.root, workers=2)
@@ -244,6 +245,13 @@ def test_every_no_loops_evasion_loses_its_points(evaders, attack):
     check_row(evaders, attack.name, attack.expected)
     row = evaders.rows[attack.name]
     assert row["loop_violations"] == attack.expected.loops, (row, evaders.results[attack.name]["loop_details"])
+
+
+@pytest.mark.parametrize("honest", HONEST_NO_LOOPS, ids=lambda attack: attack.name)
+def test_loop_free_code_that_only_looks_like_a_loop_keeps_every_point(evaders, honest):
+    row = evaders.rows[honest.name]
+    assert (row["status"], float(row["raw_score"]), row["flags"], row["loop_violations"]) == \
+        ("graded", FULL_AUTO_SCORE, "", ""), evaders.results[honest.name]
 
 
 def test_the_honest_student_graded_with_the_evaders_keeps_every_point(evaders):
@@ -316,7 +324,7 @@ print("ENV", dict(os.environ))
 """,
     "a5_fills_memory_and_disk": """
 import os
-for folder, size in (("/dev/shm", 7 * 2**30), ("/tmp", 3 * 2**30), (os.getcwd(), 3 * 2**30)):
+for folder, size in (("/dev/shm", 7 * 2**30), ("/tmp", 3 * 2**30)):
     written = 0
     try:
         with open(os.path.join(folder, "fill"), "wb") as handle:
@@ -326,12 +334,33 @@ for folder, size in (("/dev/shm", 7 * 2**30), ("/tmp", 3 * 2**30), (os.getcwd(),
     except OSError as error:
         print("FILL", folder, written // 2**20, "MiB then", type(error).__name__)
 """,
+    "a6_fills_the_working_folder": """
+import os
+written = 0
+with open("fill", "wb") as handle:  # the working folder lies on the grader's disk: only each file is limited
+    while written < 3 * 2**30:
+        handle.write(b"x" * 2**26)
+        written += 2**26
+print("FILLED", written // 2**20, "MiB")
+""",
+    "a7_memory_in_child_processes": """
+import subprocess, sys
+hold = "import time; block = b'1' * (700 * 2**20); print('child holds 700 MiB', flush=True); time.sleep(20)"
+children = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(4)]  # each under the per-process limit
+for child in children:
+    child.wait()
+print("CHILDREN DONE")
+""",
 }
+STOPPED_FOR = {"a6_fills_the_working_folder": "into its working folder",
+               "a7_memory_in_child_processes": "its processes together used more than"}
 
 
 @pytest.fixture(scope="module")
 def neighbours(tmp_path_factory) -> Graded:
     course = released_course(tmp_path_factory.mktemp("neighbours"))
+    config = course.root / "nbgrader_config.py"  # limits small enough to pass quickly, large enough for the tests
+    config.write_text(config.read_text() + "\nc.Sandbox.memory_limit = 2 * 2**30\nc.Sandbox.tmp_size = 2**30\n")
     student = Student(course.root / "release" / ASSIGNMENT, course.root / "source" / ASSIGNMENT, timestamp=ON_TIME)
     from autograder.demo import add_cell_after
 
@@ -355,7 +384,8 @@ def test_every_victim_graded_after_an_attacker_keeps_full_marks_and_no_flag(neig
 def test_attackers_keep_their_honest_score(neighbours):
     for attacker in NEIGHBOUR_ATTACKS:
         row = neighbours.rows[attacker]
-        assert float(row["raw_score"]) == FULL_AUTO_SCORE and row["status"] in ("graded", "timeout"), row
+        stopped = attacker in STOPPED_FOR and row["status"] == "error"  # the kernel was stopped, said why
+        assert float(row["raw_score"]) == FULL_AUTO_SCORE and (row["status"] in ("graded", "timeout") or stopped), row
 
 
 def test_the_sandbox_holds_as_root(neighbours):
@@ -371,6 +401,18 @@ def test_the_sandbox_holds_as_root(neighbours):
     shown = "".join(o.get("text", "") for c in fill.cells if c.cell_type == "code" for o in c.outputs)
     assert "FILL /dev/shm 256 MiB then OSError" in shown or "FILL /dev/shm 192 MiB" in shown, shown
     assert not list((neighbours.root / "autograded" / "a5_fills_memory_and_disk").rglob("fill")), "3 GiB kept"
+
+
+def test_memory_and_disk_are_limited_per_kernel_not_per_process(neighbours):
+    if not SANDBOXED:
+        pytest.skip("the per-kernel limits are the warm template's, in the sandbox")
+    for attacker, reason in STOPPED_FOR.items():
+        result = neighbours.results[attacker]
+        assert any(reason in text for text in result["reasons"]), (attacker, result["reasons"])
+        notebook = nbformat.read(neighbours.root / "autograded" / attacker / ASSIGNMENT / "tiny.ipynb", 4)
+        shown = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+        assert "FILLED" not in shown and "CHILDREN DONE" not in shown, (attacker, shown[-500:])
+        assert not list((neighbours.root / "autograded" / attacker).rglob("fill")), attacker
 
 
 def test_no_neighbour_process_or_file_outlives_the_run(neighbours):
