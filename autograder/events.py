@@ -21,6 +21,7 @@ PROBE_FAILED = "probe_failed"  # the runtime loop probe could not call a declare
 TAMPERING = "tampering"  # code that may interfere with the tests: flagged for review
 CELLS_RESTORED = "cells_restored"  # test cells deleted, moved or duplicated and put back
 UNCONFINED = "unconfined"  # kernels ran without the bubblewrap sandbox
+FILE_NOT_KEPT = "file_not_kept"  # a file the notebook wrote was not copied into autograded/ (nor feedback/)
 UNGUARDED = "unguarded"  # the kernel ran without the integrity guard: scores come from outputs
 
 

@@ -18,6 +18,26 @@ MAX_FILE_BYTES = 64 * 2**20  # a notebook or timestamp larger than this is refus
 _SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+\-]{0,127}")
 
 
+# Files a browser runs scripts in when opened (feedback/ and autograded/ are opened in the instructor's and the
+# students' browsers): what a notebook writes under these names is never kept.
+ACTIVE_CONTENT = (".html", ".htm", ".xhtml", ".xht", ".shtml", ".mhtml", ".mht", ".svg", ".svgz", ".xml", ".xsl",
+                  ".xslt", ".js", ".mjs")
+GRADER_FILES = ("timestamp.txt",)  # read by the grader: never replaced by what a notebook wrote
+
+
+def kept_output_problem(relative: str) -> str:
+    """'' when a file a notebook wrote (`relative` to the notebook's folder) may be kept in autograded/, from
+    where nbgrader copies it into feedback/; else why it is not kept. Notebooks are never copied back."""
+    name = Path(relative).name.lower()
+    if relative in GRADER_FILES:
+        return "is the grader's own file, not replaced by one the notebook wrote"
+    if name.endswith(".ipynb"):
+        return "is a notebook: notebooks are never replaced by what a notebook wrote"
+    if name.endswith(ACTIVE_CONTENT):
+        return "is a kind of file a browser runs scripts in (HTML, SVG, XML, JavaScript): it is not kept"
+    return ""
+
+
 class UnsafeFile(OSError):
     """A path the grader does not read: a link, not a regular file, too large, or unreadable."""
 

@@ -126,6 +126,9 @@ def classify(student: str, assignment: str, execution: Execution | None, latenes
                 result.flags.append("unsandboxed")
             elif event["kind"] == events.UNGUARDED and "unguarded" not in result.flags:
                 result.flags.append("unguarded")
+            elif event["kind"] == events.FILE_NOT_KEPT:
+                result.reasons.append(f"{where}: {event['detail']}")
+                result.flags.append(f"file not kept: {event['data'].get('file', '?')}")
 
             elif event["kind"] == events.LOOP_VIOLATION:
                 result.loop_violations.append(f"{notebook}.{event['data']['function']}")

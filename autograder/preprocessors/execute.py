@@ -34,7 +34,7 @@ from traitlets import Int
 
 from .. import events
 from ..cells import add_error_output, grade_id
-from ..files import UnsafeFile, read_regular
+from ..files import UnsafeFile, kept_output_problem, read_regular
 from ..sandbox.manager import SandboxedKernelManager, sandbox_plan, wants_gpu
 from ..sandbox.settings import Sandbox
 from ..sandbox.template import DISK_EXIT_CODE, MEMORY_EXIT_CODE
@@ -103,7 +103,8 @@ class GuardedExecute(Execute):
         state = resources.setdefault("autograder", {})
         state["verdicts"], state["guarded"] = {}, True
         self._plan = sandbox_plan(Sandbox(parent=self), wants_gpu())
-        with _scratch_directory(resources.get("metadata", {}).get("path"), self._plan.pool) as self._scratch:
+        not_kept: list[tuple[str, str]] = []
+        with _scratch_directory(resources.get("metadata", {}).get("path"), self._plan.pool, not_kept) as self._scratch:
             for _attempt in range(self.max_kernel_restarts + 1):
                 _clear_outputs(nb)
                 state["verdicts"] = {}
@@ -116,6 +117,9 @@ class GuardedExecute(Execute):
                                   grade_id=grade_id(nb.cells[restart.index]))
             else:
                 self._give_up(nb, skipped)
+        for relative, why in not_kept:
+            events.record(resources, events.FILE_NOT_KEPT, f"{relative}, written by the notebook, {why}",
+                          file=relative)
         return nb, resources
 
     @staticmethod
@@ -336,10 +340,11 @@ class GuardedExecute(Execute):
 
 
 @contextlib.contextmanager
-def _scratch_directory(notebook_dir: str | None, pool):
+def _scratch_directory(notebook_dir: str | None, pool, not_kept: list | None = None):
     """A private working directory for one notebook's kernel holding the notebook folder's other files
     (the release's data files, as nbgrader puts them there); what the kernel writes there is copied
-    back into the notebook's folder afterwards, as nbgrader keeps a notebook's side effects."""
+    back into the notebook's folder afterwards, as nbgrader keeps a notebook's side effects, except
+    what `files.kept_output_problem` refuses (appended to `not_kept` with the reason)."""
     scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=pool.scratch)).resolve()
     pool.own(scratch)
     given: dict[str, tuple[int, int]] = {}
@@ -356,7 +361,9 @@ def _scratch_directory(notebook_dir: str | None, pool):
                 given[relative] = _stamp(target)
         yield str(scratch)
         if notebook_dir:
-            _keep_side_effects(scratch, Path(notebook_dir), given)
+            dropped = _keep_side_effects(scratch, Path(notebook_dir), given)
+            if not_kept is not None:
+                not_kept.extend(dropped)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -381,16 +388,24 @@ def _stamp(path: Path) -> tuple[int, int]:
     return info.st_size, info.st_mtime_ns
 
 
-def _keep_side_effects(scratch: Path, notebook_dir: Path, given: dict[str, tuple[int, int]]) -> None:
-    """Files the kernel created or changed, bounded in number and size, copied as plain files."""
-    kept, room = 0, SIDE_EFFECT_BYTES
+def _keep_side_effects(scratch: Path, notebook_dir: Path,
+                       given: dict[str, tuple[int, int]]) -> list[tuple[str, str]]:
+    """Files the kernel created or changed, bounded in number and size, copied as plain files, but none that
+    `kept_output_problem` refuses (scripts for a browser, the grader's timestamp). Returns what was not
+    kept and why."""
+    kept, room, dropped = 0, SIDE_EFFECT_BYTES, []
     for relative, path in _regular_files(scratch):
         if given.get(relative) == _stamp(path):
+            continue
+        problem = kept_output_problem(relative)
+        if problem:
+            dropped.append((relative, problem))
             continue
         size = path.stat().st_size
         if kept >= SIDE_EFFECT_FILES or size > room:
             log.warning("side-effect file %s not kept (over %d files or %d bytes)", relative, SIDE_EFFECT_FILES,
                         SIDE_EFFECT_BYTES)
+            dropped.append((relative, f"is not kept: over {SIDE_EFFECT_FILES} files or {SIDE_EFFECT_BYTES:,} bytes"))
             continue
         target = notebook_dir / relative
         if target.is_symlink() or (target.exists() and not target.is_file()):
@@ -402,6 +417,7 @@ def _keep_side_effects(scratch: Path, notebook_dir: Path, given: dict[str, tuple
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         kept, room = kept + 1, room - size
+    return dropped
 
 
 def _clear_outputs(nb) -> None:

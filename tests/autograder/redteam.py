@@ -281,6 +281,28 @@ display(HTML('<b>bold survives</b><script>document.title="PWNED"</script><img sr
 display(Javascript("alert(4)"))
 display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(5)</script></svg>'))
 """, Expected("graded", FULL_AUTO_SCORE, 0.0), "run script in the instructor's browser"),
+    _attack("html_javascript_links_in_markdown_and_latex_outputs_removed", "solved", r"""
+from IPython.display import display
+display({"text/markdown": "[output link](javascript:alert(5)) <javascript:alert(1)> [v](vbscript:msgbox(1))"
+         " [d](data:text/html;base64,PHNjcmlwdD4=) [e](&#x6A;avascript:alert(2)) ![i](JaVaScRiPt:alert(3))",
+         "text/plain": "md"}, raw=True)
+display({"text/latex": r"$\href{javascript:alert(6)}{latex link} \url{javascript:alert(7)} \require{html}$",
+         "text/plain": "tex"}, raw=True)
+""", Expected("graded", FULL_AUTO_SCORE, 0.0), "a link the instructor clicks runs script"),
+    _attack("files_kernel_written_html_svg_and_timestamp_not_kept", "solved", """
+import os
+with open("report.html", "w") as f:
+    f.write("<html><body><script>alert(document.domain)</script></body></html>")
+with open("timestamp.txt", "w") as f:
+    f.write("2020-01-01 00:00:00\\n")
+os.makedirs("sub", exist_ok=True)
+with open("sub/page.svg", "w") as f:
+    f.write('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(7)"/>')
+with open("results.csv", "w") as f:
+    f.write("kept,1\\n")
+""", Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("file not kept: report.html", "file not kept: sub/page.svg",
+                                                      "file not kept: timestamp.txt")),
+            "a page of the student's that runs script, and an earlier submission time"),
 ]
 
 
@@ -489,6 +511,14 @@ def build_attacks(student: Student, release: dict, attacks: list[Attack] | None 
 
 
 MARKDOWN_XSS = '<script>alert("answer")</script><img src=x onerror=alert(1)> Vectorized code runs in C.'
+# Markdown links bleach does not see (the red team's, and their tricks): "markdown_javascript_links_answer"
+# must keep its text and lose every destination; "markdown_honest_links_answer" keeps its links and image.
+MARKDOWN_LINKS = ("Whole-array operations run in compiled code. [See the numpy docs](javascript:alert(document.cookie))"
+                  " [ref][r] and [entity](&#106;avascript:alert(2)) <javascript:alert(1)> [c](JaVaScRiPt:alert(1))"
+                  " ![x](javascript:alert(8)) [d](data:text/html;base64,PHNjcmlwdD4=) [v](vbscript:msgbox(1))\n\n"
+                  "[r]: javascript:alert(3)\n\n$\\href{javascript:alert(4)}{math link}$ $\\class{x}{y}\\cssId{i}{z}$")
+MARKDOWN_HONEST_LINKS = ("Vectorized code runs in C: see [the NumPy docs](https://numpy.org/doc/stable/) and "
+                         "<https://numpy.org>.\n\n![a plot](https://numpy.org/images/logo.svg)")
 
 
 def with_markdown_answer(submission: Submission, text: str) -> Submission:

@@ -11,7 +11,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.converters import GenerateFeedback
 
 from autograder.config import course_directory, load_config
-from autograder.exporters import FeedbackHTMLExporter, add_alt_text, make_lab_cells_focusable
+from autograder.exporters import FeedbackHTMLExporter, add_alt_text, make_lab_cells_focusable, remove_unsafe_urls
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +79,29 @@ def test_lab_cells_focusable_only_in_lab_pages():
     assert make_lab_cells_focusable(cells) == cells
     lab = '<div class="jp-Notebook">' + cells + '<div tabindex="1" class="jp-OutputArea-output"></div></div>'
     assert make_lab_cells_focusable(lab).count('tabindex="0"') == 1
+
+
+def test_unsafe_urls_are_removed_from_tags_and_nothing_else_changes():
+    hostile = ('<a title="a>b" href="javascript:alert(1)">t</a><a/href=JaVa&#x53;cript:alert(2)>u</a>'
+               '<a href=" &#10;java&#9;script:alert(3)">w</a><img src=\'data:text/html,x\'><form action="vbscript:x">'
+               '<svg><a xlink:href="data:text/html;base64,AA"></a></svg><button formaction="javascript:4">')
+    cleaned, removed = remove_unsafe_urls(hostile)
+    assert removed == 7, cleaned
+    for danger in ("javascript", "JaVa", "vbscript", "data:text"):
+        assert danger not in cleaned, cleaned
+    assert 'title="a>b"' in cleaned and ">t</a>" in cleaned
+    honest = ('<a href="https://numpy.org">n</a><a href="#top">t</a><a href="mailto:a@b.c">m</a>'
+              '<img src="data:image/png;base64,AA"><script src="https://cdn.example/x.js"></script>'
+              '<p>href=javascript:x is text, &lt;a href="javascript:x"&gt; too</p>')
+    assert remove_unsafe_urls(honest) == (honest, 0)
+
+
+def test_a_feedback_page_never_links_to_javascript():
+    notebook = graded_notebook()
+    notebook.cells.append(nbformat.v4.new_markdown_cell('[x](javascript:alert(1)) <a href="vbscript:y">y</a>'))
+    resources = {"nbgrader": {"notebook": "tiny", "score": 3.0, "max_score": 5.0, "late_penalty": 0.0}}
+    page, _ = FeedbackHTMLExporter(config=feedback_converter().config).from_notebook_node(notebook, resources)
+    assert "javascript:alert" not in page and "vbscript:" not in page
 
 
 def test_course_feedback_uses_it():

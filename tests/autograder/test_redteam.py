@@ -30,6 +30,8 @@ from tests.autograder.redteam import (
     EVASIONS,
     HIDDEN_LINE,
     HONEST_NO_LOOPS,
+    MARKDOWN_HONEST_LINKS,
+    MARKDOWN_LINKS,
     MARKDOWN_XSS,
     WRONG_ROW_MEANS,
     build_attacks,
@@ -107,6 +109,9 @@ SUBMISSION_EXPECTED: dict[str, Expected] = {
     "time_after_grading": Expected("graded", FULL_AUTO_SCORE, 100.0, flags=("after this grading run",)),
     "time_lms_disagrees": Expected("graded", FULL_AUTO_SCORE, 30.0, flags=("authoritative timestamps",)),
     "markdown_script_answer": Expected("graded", FULL_AUTO_SCORE, 0.0),
+    "markdown_javascript_links_answer": Expected("graded", FULL_AUTO_SCORE, 0.0),
+    "markdown_honest_links_answer": Expected("graded", FULL_AUTO_SCORE, 0.0),
+    "files_submitted_html_beside_the_notebook": Expected("graded", FULL_AUTO_SCORE, 0.0, flags=("stray files",)),
 }
 
 
@@ -138,6 +143,12 @@ def hostile(tmp_path_factory) -> tuple[Graded, dict[str, Expected], dict[str, st
         submission.write(course.submission(name))
     (root / "timestamps.csv").write_text("student_id,timestamp\ntime_lms_disagrees,2025-04-28 05:59:00\n")
     with_markdown_answer(student.solved(), MARKDOWN_XSS).write(course.submission("markdown_script_answer"))
+    for name, text in (("markdown_javascript_links_answer", MARKDOWN_LINKS),
+                       ("markdown_honest_links_answer", MARKDOWN_HONEST_LINKS)):
+        with_markdown_answer(student.solved(), text).write(course.submission(name))
+    beside = course.submission("files_submitted_html_beside_the_notebook")
+    student.solved().write(beside)
+    (beside / "evil.html").write_text("<script>alert(9)</script>")
     expected.update(SUBMISSION_EXPECTED)
     before = {name: digest(root / "submitted" / name) for name in ("victim",)}
     return grade(root, workers=2), expected, before
@@ -211,6 +222,44 @@ def test_student_html_is_sanitized_in_feedback_and_the_autograded_notebook(hosti
             assert danger not in shown, f"{student}: {danger}"
     kept = graded.root / "feedback" / "html_script_in_output" / ASSIGNMENT / "tiny.html"
     assert "bold survives" in kept.read_text()
+
+
+# A link or a MathJax command that opens script when clicked (the payloads' text may stay, escaped, in code).
+LIVE_LINK = re.compile(r"""(href|src|action)\s*=\s*["']?\s*(javascript|vbscript|data:text/html)"""
+                       r"""|\\(href|url|require|class|style|cssId)\{""", re.IGNORECASE)
+
+
+def test_no_script_link_mathjax_link_or_kernel_written_page_reaches_feedback_or_autograded(hostile):
+    graded, _, _ = hostile
+    for student in ("markdown_javascript_links_answer",
+                    "html_javascript_links_in_markdown_and_latex_outputs_removed"):
+        page = (graded.root / "feedback" / student / ASSIGNMENT / "tiny.html").read_text()
+        notebook = nbformat.read(graded.root / "autograded" / student / ASSIGNMENT / "tiny.ipynb", 4)
+        shown = json.dumps([cell.get("outputs", []) if cell.cell_type == "code" else cell.source
+                            for cell in notebook.cells if not cell.metadata.get("nbgrader", {}).get("locked")])
+        page = re.sub(r"<pre>.*?</pre>", "", page, flags=re.DOTALL)  # the cells' code, which MathJax leaves alone
+        for where, text in (("feedback", page), ("autograded", shown)):
+            assert not LIVE_LINK.search(text), f"{student} {where}: {LIVE_LINK.search(text).group(0)}"
+        assert "#unsafe-link-removed" in page, student
+    answer = (graded.root / "feedback" / "markdown_javascript_links_answer" / ASSIGNMENT / "tiny.html").read_text()
+    assert "See the numpy docs" in answer and "math link" in answer
+    honest = (graded.root / "feedback" / "markdown_honest_links_answer" / ASSIGNMENT / "tiny.html").read_text()
+    for kept in ('href="https://numpy.org/doc/stable/"', 'href="https://numpy.org"',
+                 'src="https://numpy.org/images/logo.svg"'):
+        assert kept in honest, kept
+    written = nbformat.read(graded.root / "autograded" / "markdown_honest_links_answer" / ASSIGNMENT / "tiny.ipynb",
+                            4)
+    assert MARKDOWN_HONEST_LINKS in [cell.source for cell in written.cells]
+    for top in ("autograded", "feedback"):
+        for student in ("files_kernel_written_html_svg_and_timestamp_not_kept",
+                        "files_submitted_html_beside_the_notebook"):
+            folder = graded.root / top / student / ASSIGNMENT
+            found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+            pages = {f"{p.stem}.html" for p in (graded.root / "autograded" / student / ASSIGNMENT).glob("*.ipynb")}
+            assert not [f for f in found if f.endswith((".html", ".svg")) and f not in pages], (top, found)
+    kernel = graded.root / "autograded" / "files_kernel_written_html_svg_and_timestamp_not_kept" / ASSIGNMENT
+    assert (kernel / "results.csv").read_text() == "kept,1\n"
+    assert "2020-01-01" not in (kernel / "timestamp.txt").read_text()
 
 
 def test_the_grader_environment_never_reaches_a_kernel(hostile):
