@@ -95,7 +95,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     _type_setattr, _type_delattr = type.__setattr__, type.__delattr__
     _module_setattr, _module_delattr = types.ModuleType.__setattr__, types.ModuleType.__delattr__
     _module_dict = types.ModuleType.__dict__["__dict__"].__get__
-    _exec, _eval, _compile = builtins.exec, builtins.eval, builtins.compile
+    _exec, _compile = builtins.exec, builtins.compile
     ModuleType, FunctionType, TracebackType, CodeType, MethodType, FrameType = (
         types.ModuleType, types.FunctionType, types.TracebackType, types.CodeType, types.MethodType,
         types.FrameType)
@@ -698,7 +698,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         _audit("autograder.final")
 
     _bind_back, _builtins_dict = bind_back, builtins_dict
-    runner_codes = {runner.__code__: {"_audit": _audit, "_exec": _exec, "_eval": _eval, "_compile": _compile,
+    runner_codes = {runner.__code__: {"_audit": _audit, "_exec": _exec, "_compile": _compile,
                                       "describe_error": describe_error, "shown_value": shown_value,
                                       "raised_where": raised_where, "_bind_back": _bind_back,
                                       "_builtins_dict": _builtins_dict},
