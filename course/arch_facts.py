@@ -41,7 +41,8 @@ RESNET_CIFAR_PAPER = {
 }
 
 # Top-5 test errors of ILSVRC entries, as each paper reports its own submission (ensembles of several
-# networks, many crops): Krizhevsky et al. 2012 (abstract), Simonyan & Zisserman 2015 (Table 7, the
+# networks, many crops; AlexNet's also averages in two networks pre-trained on the whole ImageNet Fall 2011
+# release, Sec. 6): Krizhevsky et al. 2012 (abstract, Sec. 6), Simonyan & Zisserman 2015 (Table 7, the
 # ILSVRC-2014 submission), Szegedy et al. 2015 (Table 2), He et al. 2016 (Table 5), Hu et al. 2018
 # (abstract, ILSVRC 2017).
 ILSVRC_TOP5_ERROR = {
@@ -71,8 +72,8 @@ MOBILENETV2_PAPER = {"params": 3.4e6, "mult_adds": 300e6, "top1": 72.0}
 # 16x16 patches.
 VIT_B16 = {"layers": 12, "hidden": 768, "mlp": 3072, "heads": 12, "patch": 16, "params": 86e6}
 
-# Liu et al., "Swin Transformer" (ICCV 2021), Eq. (1)-(2): Omega(MSA) = 4hwC^2 + 2(hw)^2 C and
-# Omega(W-MSA) = 4hwC^2 + 2 M^2 hw C (SoftMax left out); Table 1: Swin-T, C = 96, layer numbers
+# Liu et al., "Swin Transformer" (ICCV 2021), Eq. (1)-(2): the cost of global and of window attention
+# (the notebook quotes them after the exercise that derives them); Table 1: Swin-T, C = 96, layer numbers
 # {2, 2, 6, 2}, window M = 7, 28M parameters, 4.5G FLOPs.
 SWIN_T = {"channels": 96, "depths": (2, 2, 6, 2), "window": 7, "params": 28e6, "flops": 4.5e9}
 

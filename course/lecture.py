@@ -47,6 +47,10 @@ VGG16_TOTAL_MEMORY_AS_WRITTEN = "24M * 4 bytes ~= 96MB / image (only forward! ~*
 VGG16_TOTAL_MEMORY_STATED = 24_000_000
 VGG16_TOTAL_PARAMS_STATED = 138_000_000
 
+# Lecture 8, the DenseNet slide, on ImageNet accuracy and depth (the notebook compares it with torchvision's
+# weights and with what the DenseNet paper, Sec. 4.4, says).
+DENSENET_LECTURE_CLAIM = "a shallow 50-layer network can outperform a deeper 152-layer ResNet"
+
 # torchvision's VGG configurations ("A" = VGG11, "B" = VGG13, "D" = VGG16, "E" = VGG19).
 VGG_CFGS: dict[str, list[int | str]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
