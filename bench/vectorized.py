@@ -110,17 +110,6 @@ def max_pool2d_with_indices_loop(x, kernel=2, stride=2):
     return values, indices
 
 
-def max_unpool2d_loop(x, indices, output_size):
-    n, c = x.shape[:2]
-    h, w = output_size[-2:]
-    out = x.new_zeros(n, c, h * w)
-    for a in range(n):
-        for b in range(c):
-            for value, index in zip(x[a, b].flatten().tolist(), indices[a, b].flatten().tolist(), strict=True):
-                out[a, b, index] = value
-    return out.reshape(n, c, h, w)
-
-
 def conv1d_matrix_loop(kernel, length, stride=1, padding=0):
     k = len(kernel)
     outputs = (length + 2 * padding - k) // stride + 1
@@ -129,14 +118,6 @@ def conv1d_matrix_loop(kernel, length, stride=1, padding=0):
         for j in range(k):
             matrix[i, i * stride + j] = kernel[j]
     return matrix
-
-
-def conv_transpose1d_loop(a, kernel, stride=1, padding=0):
-    n, k = a.shape[-1], len(kernel)
-    full = a.new_zeros(*a.shape[:-1], (n - 1) * stride + k)
-    for i in range(n):
-        full[..., i * stride : i * stride + k] += a[..., i : i + 1] * kernel
-    return full[..., padding : full.shape[-1] - padding]
 
 
 def im2col_loop(x, kernel, stride=1, padding=0):
@@ -149,18 +130,6 @@ def im2col_loop(x, kernel, stride=1, padding=0):
             window = x[:, :, i * stride : i * stride + kernel, j * stride : j * stride + kernel]
             cols[:, :, i * wo + j] = window.flatten(1)
     return cols
-
-
-def conv2d_loop(x, weight, bias=None, stride=1, padding=0):
-    c_out, _, kh, kw = weight.shape
-    x = F.pad(x, (padding,) * 4)
-    ho, wo = (x.shape[2] - kh) // stride + 1, (x.shape[3] - kw) // stride + 1
-    out = x.new_zeros(x.shape[0], c_out, ho, wo)
-    for i in range(ho):
-        for j in range(wo):
-            patch = x[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
-            out[:, :, i, j] = patch.flatten(1) @ weight.flatten(1).T
-    return out if bias is None else out + bias[:, None, None]
 
 
 def conv_transpose2d_loop(x, weight, bias=None, stride=1, padding=0, output_padding=0):
@@ -234,11 +203,8 @@ def cases() -> list[Case]:
     probs = torch.softmax(logits, 1)
     onehot = F.one_hot(torch.randint(0, 5, (4, 32, 32), generator=g), 5).permute(0, 3, 1, 2).float()
     pool_in = torch.randn(8, 16, 32, 32, generator=g)
-    pooled, where = F.max_pool2d(pool_in, 2, 2, return_indices=True)
     kernel = torch.randn(5, generator=g)
-    signal = torch.randn(64, 128, generator=g)
     image = torch.randn(8, 16, 24, 24, generator=g)
-    weight, bias = torch.randn(32, 16, 3, 3, generator=g), torch.randn(32, generator=g)
     t_weight, t_bias = torch.randn(16, 8, 3, 3, generator=g), torch.randn(8, generator=g)
 
     def bincount(p, t, k):
@@ -246,9 +212,6 @@ def cases() -> list[Case]:
 
     def conv1d_of_one_hots(k, n, s, p):
         return F.conv1d(torch.eye(n)[:, None], k[None, None], stride=s, padding=p)[:, 0].T  # X without padding columns
-
-    def transposed1d(a, k, s, p):
-        return F.conv_transpose1d(a[:, None], k[None, None], stride=s, padding=p)[:, 0]
 
     def counted_macs(height, width, channels, factors=None, kernel=3):
         macs, outputs = [], []
@@ -289,16 +252,10 @@ def cases() -> list[Case]:
         Case("soft_iou_loss", "probs (4, 5, 32, 32)", (probs, onehot), "—", None, soft_iou_loss_loop),
         Case("max_pool2d_with_indices", "x (8, 16, 32, 32), 2x2/2", (pool_in, 2, 2), "F.max_pool2d",
              lambda x, k, s: F.max_pool2d(x, k, s, return_indices=True), max_pool2d_with_indices_loop),
-        Case("max_unpool2d", "pooled (8, 16, 16, 16)", (pooled, where, (32, 32)), "F.max_unpool2d",
-             lambda x, i, size: F.max_unpool2d(x, i, 2, 2, output_size=size), max_unpool2d_loop),
         Case("conv1d_matrix", "kernel 5, L=128, s=2, p=0", (kernel, 128, 2, 0), "F.conv1d of one-hot inputs",
              conv1d_of_one_hots, conv1d_matrix_loop),
-        Case("conv_transpose1d_via_matrix", "a (64, 128), kernel 5, s=2, p=2", (signal, kernel, 2, 2),
-             "F.conv_transpose1d", transposed1d, conv_transpose1d_loop),
         Case("im2col", "x (8, 16, 24, 24), 3x3, p=1", (image, 3, 1, 1), "F.unfold",
              lambda x, k, s, p: F.unfold(x, k, padding=p, stride=s), im2col_loop),
-        Case("conv2d_im2col", "x (8, 16, 24, 24), 32 filters 3x3, p=1", (image, weight, bias, 1, 1), "F.conv2d",
-             F.conv2d, conv2d_loop),
         Case("conv_transpose2d", "x (8, 16, 24, 24), 8 filters 3x3, s=2, p=1, op=1", (image, t_weight, t_bias, 2, 1, 1),
              "F.conv_transpose2d", F.conv_transpose2d, conv_transpose2d_loop),
     ]
