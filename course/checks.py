@@ -51,9 +51,10 @@ _audit = sys.audit
 
 
 def _checked(check: Callable) -> Callable:
-    """Run `check` with the grader's guard looking: in a graded kernel the guard compares the testing
-    machinery with its record as the check starts and as it ends (elsewhere `sys.audit` does nothing),
-    and the garbage collector waits meanwhile, so no `__del__` of the notebook's runs inside a check."""
+    """Run `check` with the grader's guard looking: in a graded kernel the guard compares what the check
+    relies on with its record as the check starts (elsewhere `sys.audit` does nothing). Inside, no code
+    of the notebook runs: the check refuses objects of the student's own types, and the garbage
+    collector waits, so no `__del__` of the notebook's runs in the middle of a check."""
 
     @functools.wraps(check)
     def checked(*args, _audit=_audit, **kwargs):
@@ -65,7 +66,6 @@ def _checked(check: Callable) -> Callable:
         finally:
             if collecting:
                 gc.enable()
-            _audit("autograder.check")
 
     return checked
 

@@ -115,7 +115,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     _cell_type = _type((lambda: _id).__closure__[0])
     _cell_contents, _cell_set = (_cell_type.__dict__["cell_contents"].__get__,
                                  _cell_type.__dict__["cell_contents"].__set__)
-    guarded_function_ids = _set()
+    guarded_function_ids, guarded_class_ids = _set(), _set()
     _send, _recv, _settimeout = connection.send, connection.recv, connection.settimeout
     _fd = connection.fileno()
     _inode = _fstat(_fd).st_ino
@@ -360,6 +360,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         taken["functions"] = functions_of(taken)
         guarded_function_ids.clear()
         guarded_function_ids.update(_id(f) for f, *_ in taken["functions"])
+        guarded_class_ids.clear()
+        guarded_class_ids.update(_id(c) for c in taken["classes"])
         return taken
 
     def function_state(function):
@@ -408,8 +410,10 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                     add(value, f"{_type_name(cls)}.{attribute}")
         return found
 
-    def verify():
-        """Differences between the live state and the snapshot, each put back; [] when all is genuine."""
+    def verify(quick=False):
+        """Differences between the live state and the snapshot, each put back; [] when all is genuine.
+        `quick` (as a check of the course's starts): builtins, sys, the guarded modules' names and the
+        course's functions, not the classes, IPython and library functions (writes to those are audited)."""
         taken = state["snapshot"]
         if taken is None:
             return []
@@ -464,7 +468,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 if live.get(attribute, MISSING) is not value:
                     found.append(f"{name}.{attribute} was replaced or removed")
                     put(live, attribute, value)
-        for cls, entries in taken["classes"].items():
+        for cls, entries in taken["classes"].items() if not quick else ():
             live = _type_dict(cls)
             for attribute in _list(live):
                 if _type(attribute) is not _str:
@@ -486,6 +490,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                     except (TypeError, AttributeError):
                         pass
         for function, code, defaults, kwdefaults, cells, label in taken["functions"]:
+            if quick and not label.startswith("course"):
+                continue
             if _fn_code(function) is not code:
                 found.append(f"the code of {label} was replaced")
                 _fn_set_code(function, code)
@@ -505,6 +511,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 for cell, value in _zip(closure or (), cells):
                     if value is not MISSING:
                         _cell_set(cell, value)
+        if quick:
+            return found
         if not same_items(_gc_callbacks, taken["gc_callbacks"]):
             found.append("gc.callbacks was changed")
             refill(_gc_callbacks, taken["gc_callbacks"])
@@ -899,9 +907,9 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                     finding(text, student)
                 else:
                     notice(f"{text}, through {reader.f_code.co_filename}", student)
-        elif event == "autograder.check":  # a check of `course.checks` starts or ends: nothing may differ then
-            for text in verify():
-                finding(f"{text} (found as a check of the course's started or ended)")
+        elif event == "autograder.check":  # a check of `course.checks` starts: nothing it relies on may differ
+            for text in verify(quick=True):
+                finding(f"{text} (found as a check of the course's started)")
         elif event.startswith("ctypes."):
             frame = nearest_student(origin, skip=ctypes_dir)
             if frame is not None or (event == "ctypes.dlopen" and not library_path(args[0] if args else None)):
@@ -948,6 +956,9 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
             elif name in ("tb_frame", "gi_frame", "cr_frame", "ag_frame") and state["test"] is not None:
                 notice(f"reads frames (.{name}) while a test of the grader runs, through "
                        f"{origin.f_code.co_filename}", student)
+        elif event in ("object.__setattr__", "object.__delattr__") and _id(args[0]) in guarded_class_ids \
+                and nearest_student(origin) is not None:
+            finding(f"changes {_type_name(args[0])}.{args[1]}, a class the tests use", nearest_student(origin))
         elif event == "object.__setattr__":
             obj, name = args[0], args[1]
             if name == "__class__" and _type(obj) is GuardedModule and nearest_student(origin) is not None:
