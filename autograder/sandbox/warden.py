@@ -126,6 +126,10 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     guarded_modules = _tuple(config.get("module", []))
     guarded_classes_spec = _tuple(config.get("class", []))
     here_dir = os.path.dirname(__file__)
+    # The grader's and the course's own code (the NO LOOPS reader looks at `vars(itertools)`): never the
+    # student's way to a module's namespace.
+    package_dir = os.path.dirname(here_dir)
+    trusted_roots = (package_dir + "/", os.path.join(os.path.dirname(package_dir), "course") + "/")
     launch_file = os.path.join(here_dir, "launch.py")
     proc_memory = {"mem", "pagemap", "kcore", "kmem", "port", "syscall"}
     process_events = {"os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty",
@@ -223,6 +227,8 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         while frame is not None and skip and frame.f_code.co_filename.startswith(skip):
             frame = frame.f_back
         while frame is not None:
+            if frame.f_code in runner_codes:  # above it: the grader's one-line call cell and IPython's own
+                return None
             if is_student(frame):
                 return frame
             if skip:
@@ -900,7 +906,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 finding(f"assigns {module_name}.{args[1]}{via}", student)
         elif event == "autograder.module.dict":
             student = nearest_student(origin.f_back if origin is not None else None)
-            if student is not None:
+            if student is not None and not origin.f_back.f_code.co_filename.startswith(trusted_roots):
                 reader = origin.f_back
                 text = f"reads the namespace of the module {_module_dict(args[0]).get('__name__', '?')}"
                 if student is reader:
