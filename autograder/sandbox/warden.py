@@ -126,10 +126,6 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     guarded_modules = _tuple(config.get("module", []))
     guarded_classes_spec = _tuple(config.get("class", []))
     here_dir = os.path.dirname(__file__)
-    # The grader's and the course's own code (the NO LOOPS reader looks at `vars(itertools)`): never the
-    # student's way to a module's namespace.
-    package_dir = os.path.dirname(here_dir)
-    trusted_roots = (package_dir + "/", os.path.join(os.path.dirname(package_dir), "course") + "/")
     launch_file = os.path.join(here_dir, "launch.py")
     proc_memory = {"mem", "pagemap", "kcore", "kmem", "port", "syscall"}
     process_events = {"os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty",
@@ -905,14 +901,11 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                 via = "" if student is writer else f", through {writer.f_code.co_filename}"
                 finding(f"assigns {module_name}.{args[1]}{via}", student)
         elif event == "autograder.module.dict":
-            student = nearest_student(origin.f_back if origin is not None else None)
-            if student is not None and not origin.f_back.f_code.co_filename.startswith(trusted_roots):
-                reader = origin.f_back
-                text = f"reads the namespace of the module {_module_dict(args[0]).get('__name__', '?')}"
-                if student is reader:
-                    finding(text, student)
-                else:
-                    notice(f"{text}, through {reader.f_code.co_filename}", student)
+            # Read by the student's own code: a finding. Libraries read module namespaces all the time (torch.fx,
+            # torch.overrides); a string that names `__dict__` for one to follow is the static scan's to flag.
+            reader = origin.f_back if origin is not None else None
+            if reader is not None and is_student(reader) and reader.f_code not in runner_codes:
+                finding(f"reads the namespace of the module {_module_dict(args[0]).get('__name__', '?')}", reader)
         elif event == "autograder.check":  # a check of `course.checks` starts: nothing it relies on may differ
             for text in verify(quick=True):
                 finding(f"{text} (found as a check of the course's started)")
