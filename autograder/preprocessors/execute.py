@@ -104,7 +104,8 @@ class GuardedExecute(Execute):
         state["verdicts"], state["guarded"] = {}, True
         self._plan = sandbox_plan(Sandbox(parent=self), wants_gpu())
         not_kept: list[tuple[str, str]] = []
-        with _scratch_directory(resources.get("metadata", {}).get("path"), self._plan.pool, not_kept) as self._scratch:
+        with _scratch_directory(resources.get("metadata", {}).get("path"), self._plan.pool, not_kept) as (
+                self._scratch, refill_scratch):
             for _attempt in range(self.max_kernel_restarts + 1):
                 _clear_outputs(nb)
                 state["verdicts"] = {}
@@ -112,6 +113,7 @@ class GuardedExecute(Execute):
                     self._run_all(nb, resources, km, skipped, deadline)
                     break
                 except _Restart as restart:
+                    refill_scratch()
                     skipped[restart.index] = (restart.ename, restart.evalue)
                     events.record(resources, restart.kind, restart.evalue, cell=restart.index,
                                   grade_id=grade_id(nb.cells[restart.index]))
@@ -349,23 +351,36 @@ def _scratch_directory(notebook_dir: str | None, pool, not_kept: list | None = N
     pool.own(scratch)
     given: dict[str, tuple[int, int]] = {}
     try:
-        if notebook_dir:
-            for relative, path in _regular_files(Path(notebook_dir)):
-                target = scratch / relative
-                for folder in reversed(target.relative_to(scratch).parents[:-1]):
-                    if not (scratch / folder).is_dir():
-                        (scratch / folder).mkdir()
-                        pool.own(scratch / folder)
-                shutil.copyfile(path, target)
-                pool.own(target, 0o644)
-                given[relative] = _stamp(target)
-        yield str(scratch)
+        _fill_scratch(scratch, notebook_dir, pool, given)
+        yield str(scratch), lambda: _fill_scratch(scratch, notebook_dir, pool, given)
         if notebook_dir:
             dropped = _keep_side_effects(scratch, Path(notebook_dir), given)
             if not_kept is not None:
                 not_kept.extend(dropped)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _fill_scratch(scratch: Path, notebook_dir: str | None, pool, given: dict[str, tuple[int, int]]) -> None:
+    """Empty `scratch`, then copy the notebook folder's other files into it (what a kernel that was stopped
+    wrote there, a folder filled to its limit say, is not there for the re-run)."""
+    for entry in list(scratch.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    given.clear()
+    if not notebook_dir:
+        return
+    for relative, path in _regular_files(Path(notebook_dir)):
+        target = scratch / relative
+        for folder in reversed(target.relative_to(scratch).parents[:-1]):
+            if not (scratch / folder).is_dir():
+                (scratch / folder).mkdir()
+                pool.own(scratch / folder)
+        shutil.copyfile(path, target)
+        pool.own(target, 0o644)
+        given[relative] = _stamp(target)
 
 
 SIDE_EFFECT_BYTES = 64 * 2**20  # at most this much of what a notebook wrote is kept in autograded/

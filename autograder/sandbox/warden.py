@@ -1043,7 +1043,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
                      finding, kill,
                      nearest_student, direct, ready,
                      GuardedModule.__setattr__, GuardedModule.__delattr__, _type_dict(GuardedModule)["__dict__"].fget,
-                     function_state, functions_of, cell_value):
+                     function_state, functions_of, cell_value, counted):
         our_codes.add(function.__code__)
 
     return hook, ready

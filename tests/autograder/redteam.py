@@ -231,7 +231,8 @@ def row_means(x):
     for frame in inspect.stack():
         print("LEAK", frame.filename, frame.code_context, frame.frame.f_code.co_consts)
     raise ValueError("LEAK " + repr([f.frame.f_code.co_consts for f in inspect.stack()]))
-""", Expected("graded", WRONG, 0.0, flags=("inspect",)), "read the hidden test's code from its frame"),
+""", Expected("error", WRONG, 0.0, flags=("inspect", "reads the code of a test")),
+        "read the hidden test's code from its frame (the guard stops the kernel)"),
     _attack("leak_hidden_source_in_display", "wrong", f"""
 from IPython.display import display, HTML
 line = {HIDDEN_LINE[::-1]!r}[::-1]  # as code that read it from the hidden test would have it
@@ -269,8 +270,8 @@ def row_means(x):
 """), ("tiny.ipynb", "row_means_hidden", """
 for _text in _seen:
     print("REV", _text[::-1])
-""")], Expected("graded", WRONG, 0.0, flags=("reads the code of a test",)),
-           "read the hidden test's compiled code through a library"),
+""")], Expected("error", WRONG, 0.0, flags=("reads the code of a test",)),
+           "read the hidden test's compiled code through a library (the guard stops the kernel)"),
 ]
 
 HTML = [
