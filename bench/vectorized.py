@@ -2,7 +2,7 @@
 
     python bench/vectorized.py [--threads 1] [--repeat 5] [--notebook source/assignment2/segmentation.ipynb]
 
-Runs the notebook's imports cell and its solution cells in a namespace (no kernel), checks every
+Runs the notebook's imports cell, its solution cells and its given code in a namespace (no kernel), checks every
 solution, reference and loop agree on the benchmark inputs, then times each (median of `--repeat`
 samples, see course.seg_plots.seconds_per_call) and prints a Markdown table in microseconds per
 call. The loops are the straightforward Python versions a student might write first.
@@ -34,14 +34,16 @@ NOTEBOOK = ROOT / "source" / "assignment2" / "segmentation.ipynb"
 
 
 def solution_namespace(path: Path) -> dict:
-    """Execute the notebook's `setup` cell and its solution cells; return the resulting namespace."""
+    """Execute the notebook's `setup` cell, solution cells and given code (cells `*_given`); return the namespace."""
     notebook = nbformat.read(path, as_version=4)
     namespace: dict = {"__name__": "segmentation_solutions"}
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("grade_id") == "setup" or meta.get("solution")):
+        given = str(meta.get("grade_id", "")).endswith("_given")
+        if cell.cell_type == "code" and (meta.get("grade_id") == "setup" or meta.get("solution") or given):
             source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%"))
-            exec(compile(source, f"<{meta.get('grade_id')}>", "exec"), namespace)  # noqa: S102 - our own notebook
+            with contextlib.redirect_stdout(io.StringIO()) if given else contextlib.nullcontext():
+                exec(compile(source, f"<{meta.get('grade_id')}>", "exec"), namespace)  # noqa: S102 - our own notebook
     return namespace
 
 
