@@ -661,34 +661,18 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         if box[0] is None:
             raise RuntimeError("__autograder_test__() only runs the cells the grader sends")
         (token, filename), namespace = box[0], box[1]
-        # The cell runs on a copy of the notebook's namespace and of builtins: student code it calls can
-        # rebind names in the notebook (its functions' globals) or builtins, and put them back before the
-        # cell ends, without changing what the instructor's code looks up. What the cell binds is copied
-        # back when it ends. The cell's text and code are never bound to a name here: student code that
-        # walks up to this frame (its locals are readable without an audit event) finds neither.
-        before = _dict(namespace)
-        scope = _dict(namespace)
-        scope["__builtins__"] = _dict(_builtins_dict)
+        # The cell's text and code are never bound to a name here: student code that walks up to this
+        # frame (its locals are readable without an audit event) finds neither. It runs in the notebook's
+        # own namespace, as nbgrader runs it: tests may delete or replace names the student's code uses.
         try:
-            _exec(_compile(box.pop(2), filename, "exec", dont_inherit=True), scope)
-            value = scope.pop(VALUE_NAME, None)
+            _exec(_compile(box.pop(2), filename, "exec", dont_inherit=True), namespace)
+            value = namespace.pop(VALUE_NAME, None)
         except BaseException as error:
             name, text = describe_error(error)
-            _bind_back(namespace, before, scope)
             _audit("autograder.cell.end", token, "fail", None, name, text, raised_where(error))
             raise
-        _bind_back(namespace, before, scope)
         _audit("autograder.cell.end", token, "pass", shown_value(value), "", "", ("", 0, ""))
         return value
-
-    def bind_back(namespace, before, scope):
-        """What the instructor's cell bound, rebound or deleted in its copy, done in the notebook too."""
-        for name, value in scope.items():
-            if name != "__builtins__" and before.get(name, MISSING) is not value:
-                namespace[name] = value
-        for name in before:
-            if name not in scope and name != "__builtins__":
-                namespace.pop(name, None)
 
     def probe_runner():
         """Count the lines of student code the NO LOOPS functions run as each input dimension grows."""
@@ -707,11 +691,9 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
     def final_runner():
         _audit("autograder.final")
 
-    _bind_back, _builtins_dict = bind_back, builtins_dict
     runner_codes = {runner.__code__: {"_audit": _audit, "_exec": _exec, "_compile": _compile,
                                       "describe_error": describe_error, "shown_value": shown_value,
-                                      "raised_where": raised_where, "_bind_back": _bind_back,
-                                      "_builtins_dict": _builtins_dict},
+                                      "raised_where": raised_where},
                     probe_runner.__code__: {"_audit": _audit, "probe_one": probe_one, "counted": counted,
                                             "_settrace": _settrace},
                     final_runner.__code__: {"_audit": _audit}}
@@ -1037,7 +1019,7 @@ def _make_guard(connection, key, config):  # noqa: C901 - one closure holds the 
         _audit("autograder.warden.ready", app)
 
     for function in (hook, on_event, runner, probe_runner, final_runner, count_lines, probe_one, receive, send,
-                     verify, verify_ipython, snapshot, encode, on_cell_begin, bind_back, notice,
+                     verify, verify_ipython, snapshot, encode, on_cell_begin, notice,
                      on_cell_end, on_probe_begin,
                      on_probe_end, on_final, on_ready, on_snapshot, snapshot_runner, from_runner, raised_where,
                      finding, kill,
