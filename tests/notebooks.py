@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +54,15 @@ def graded_cells(notebook: nbformat.NotebookNode) -> dict[str, nbformat.Notebook
         for c in notebook.cells
         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
     }
+
+
+def points_by_exercise(name: str) -> dict[str, float]:
+    """Points of each graded exercise of a source notebook: its visible and hidden test cells together."""
+    notebook = nbformat.read(SOURCE / name, as_version=4)
+    points: dict[str, float] = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("points"):
+            exercise = re.sub(r"_(visible|hidden)$", "", meta["grade_id"])
+            points[exercise] = points.get(exercise, 0) + meta["points"]
+    return points

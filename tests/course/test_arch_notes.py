@@ -2,26 +2,14 @@
 
 import re
 
-import nbformat
-
-from tests.notebooks import ROOT, SOURCE
+from tests.notebooks import ROOT, points_by_exercise
 
 NOTES = (ROOT / "docs" / "architectures.md").read_text()
 
 
-def points_by_exercise() -> dict[str, int]:
-    notebook = nbformat.read(SOURCE / "architectures.ipynb", as_version=4)
-    points: dict[str, int] = {}
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("points"):
-            exercise = re.sub(r"_(visible|hidden)$", "", meta["grade_id"])
-            points[exercise] = points.get(exercise, 0) + meta["points"]
-    return points
-
 
 def test_the_notes_count_every_graded_exercise_once_with_its_points():
-    points = points_by_exercise()
+    points = points_by_exercise("architectures.ipynb")
     rows = [line for line in NOTES.splitlines() if line.startswith("| ") and line.rstrip().endswith(" |")
             and re.search(r"\| *\d+ \|$", line) and "`" in line]
     seen: list[str] = []

@@ -6,25 +6,15 @@ import sys
 
 import nbformat
 
-from tests.notebooks import ROOT, SOURCE
+from tests.notebooks import ROOT, SOURCE, points_by_exercise
 
 NOTES = (ROOT / "docs" / "segmentation.md").read_text()
 POINTS_SECTION = NOTES.split("## Where the points go", 1)[1].split("\n## ", 1)[0]
 
 
-def points_by_exercise() -> dict[str, float]:
-    notebook = nbformat.read(SOURCE / "segmentation.ipynb", as_version=4)
-    points: dict[str, float] = {}
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("points"):
-            exercise = re.sub(r"_(visible|hidden)$", "", meta["grade_id"])
-            points[exercise] = points.get(exercise, 0) + meta["points"]
-    return points
-
 
 def test_the_notes_count_every_graded_exercise_once_with_its_points():
-    points = points_by_exercise()
+    points = points_by_exercise("segmentation.ipynb")
     rows = [line for line in POINTS_SECTION.splitlines() if line.startswith("| ") and re.search(r"\| *\d+ \|$", line)]
     assert rows, "no points table"
     seen: list[str] = []
@@ -53,4 +43,4 @@ def test_the_load_counts_are_the_notebooks():
     row = (f"| now | {sum(len(s.exercises) for s in sections)} | {sum(s.lines for s in sections)} | "
            f"{sum(len(s.written) for s in sections)} | {sum(s.points for s in sections):g} |")
     assert row in NOTES
-    assert sum(s.points for s in sections) == sum(points_by_exercise().values())
+    assert sum(s.points for s in sections) == sum(points_by_exercise("segmentation.ipynb").values())
